@@ -1,0 +1,82 @@
+/**
+ * The whole cluster: a data node and a Sentinel on every host, started in the
+ * order Redis needs (initial master, then replicas, then Sentinels), then a
+ * verification that fails the `up` if the cluster is not what was asked for.
+ */
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { ClusterConfig, initialMaster } from "./config";
+import { DataNode } from "./host";
+import { SentinelNode } from "./sentinel";
+import { renderRedisConf, renderRedisUnit, renderSentinelConf, renderSentinelUnit } from "./render";
+import { remoteCommand } from "./shell";
+import { ConnectionSettings, Endpoint, VerifiedCluster, connectionSettings, parseVerifyOutput } from "./verify";
+
+export interface RedisSentinelClusterArgs {
+    /** The validated cluster configuration. */
+    readonly config: ClusterConfig;
+    /** SSH private key for every host; a secret. */
+    readonly sshPrivateKey: pulumi.Input<string>;
+    /** Password of the data nodes (clients, replication, Sentinel); a secret. */
+    readonly redisPassword: pulumi.Input<string>;
+    /** Password of the Sentinels; a secret. Default: `redisPassword`. */
+    readonly sentinelPassword?: pulumi.Input<string>;
+    /** Seconds the verification waits for the cluster to settle. Default 90. */
+    readonly verifyTimeoutSeconds?: number;
+}
+
+export class RedisSentinelCluster extends pulumi.ComponentResource {
+    readonly dataNodes: readonly DataNode[];
+    readonly sentinels: readonly SentinelNode[];
+    /** The cluster as verified at the end of the last `up` that changed anything. */
+    readonly verified: pulumi.Output<VerifiedCluster>;
+    readonly sentinelEndpoints: readonly Endpoint[];
+    readonly connection: ConnectionSettings;
+
+    constructor(name: string, args: RedisSentinelClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("redis-sentinel:index:RedisSentinelCluster", name, {}, opts);
+        const cfg = args.config;
+        const master = initialMaster(cfg);
+        // One secret carries both passwords to each host's root-only file.
+        const secretsFile = pulumi.secret(pulumi.interpolate`REDIS_PASSWORD=${args.redisPassword}\nSENTINEL_PASSWORD=${args.sentinelPassword ?? args.redisPassword}\n`);
+
+        // The initial master first: replicas start after it, so their first sync has a source.
+        const ordered = [master, ...cfg.hosts.filter((h) => h.name !== master.name)];
+        const nodes = new Map<string, DataNode>();
+        for (const host of ordered) {
+            const startAfter = host.name === master.name ? [] : [nodes.get(master.name)!.service];
+            nodes.set(host.name, new DataNode(host.name, {
+                config: cfg, host, sshPrivateKey: args.sshPrivateKey, secretsFile, startAfter,
+            }, { parent: this }));
+        }
+        this.dataNodes = cfg.hosts.map((h) => nodes.get(h.name)!);
+        const allData = this.dataNodes.map((n) => n.service);
+
+        // Sentinels start once every data node runs, so they find all replicas at once.
+        this.sentinels = cfg.hosts.map((host) => new SentinelNode(`${host.name}-sentinel`, {
+            config: cfg, host, dataNode: nodes.get(host.name)!, startAfter: allData,
+        }, { parent: this }));
+
+        // Any change to what the hosts run re-runs the verification; nothing else does,
+        // so an `up` with nothing changed changes nothing.
+        const revision = crypto.createHash("sha256").update(JSON.stringify([
+            cfg.binaries.server.sha256, cfg.binaries.cli.sha256,
+            ...cfg.hosts.map((h) => [renderRedisConf(cfg, h), renderSentinelConf(cfg, h), renderRedisUnit(cfg, h), renderSentinelUnit(cfg, h)]),
+        ])).digest("hex").slice(0, 16);
+        const verifier = nodes.get(master.name)!;
+        const verify = new command.remote.Command(`${name}-verify`, {
+            connection: verifier.connection,
+            create: remoteCommand(master.sshUser, "verify", [
+                `${cfg.paths.installDir}/bin/redis-cli`, cfg.masterName, String(cfg.redisPort), String(cfg.sentinelPort),
+                String(args.verifyTimeoutSeconds ?? 90), ...cfg.hosts.map((h) => `${h.name}=${h.announceAddress}`),
+            ]) + ` # revision ${revision}`,
+            stdin: secretsFile,
+        }, { parent: this, dependsOn: this.sentinels.map((s) => s.service) });
+
+        this.verified = verify.stdout.apply(parseVerifyOutput);
+        this.sentinelEndpoints = cfg.hosts.map((h) => ({ name: h.name, address: h.announceAddress, port: cfg.sentinelPort }));
+        this.connection = connectionSettings(cfg.masterName, this.sentinelEndpoints);
+        this.registerOutputs({ verified: this.verified });
+    }
+}

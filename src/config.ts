@@ -1,0 +1,477 @@
+/**
+ * Stack configuration: the one place that knows every key, its default and what
+ * makes it invalid. `parseClusterConfig` is pure (file access is injected) so
+ * every bad input is unit-tested with its exact message, and nothing reaches a
+ * host until the whole configuration is known to be good.
+ */
+
+/** Name of the Pulumi project; stack config keys are `redis-sentinel:<key>`. */
+export const PROJECT = "redis-sentinel";
+
+export type Role = "master" | "replica";
+
+/** One machine of the cluster: a Redis data node and a Sentinel. */
+export interface HostSpec {
+    /** Unique short name, used in resource names and outputs. */
+    readonly name: string;
+    /** IP address that SSH, Redis and Sentinel use (Redis binds to it). */
+    readonly address: string;
+    /** SSH port. Default 22. */
+    readonly sshPort: number;
+    /** SSH user: root, or a user with passwordless sudo. Default "root". */
+    readonly sshUser: string;
+    /** Role at first install only; afterwards Sentinel owns the topology. Default "replica". */
+    readonly role: Role;
+    /** Expected SSH host public key ("ssh-ed25519 AAAA..."). Default: not checked. */
+    readonly hostKey?: string;
+    /** replica-priority (0 = never promoted). Default 100. */
+    readonly replicaPriority: number;
+    /** Address other nodes and clients use (NAT / port mapping). Default: `address`. */
+    readonly announceAddress: string;
+}
+
+export interface Persistence {
+    /** appendonly. Default true. */
+    readonly aof: boolean;
+    /** RDB snapshots (`save`). Default true. */
+    readonly rdb: boolean;
+    /** appendfsync. Default "everysec". */
+    readonly appendfsync: "always" | "everysec" | "no";
+}
+
+export interface Paths {
+    /** Default `/opt/redis-<redisVersion>`. */
+    readonly installDir: string;
+    /** Default `/etc/redis`. */
+    readonly configDir: string;
+    /** Default `/var/lib/redis`. */
+    readonly dataDir: string;
+    /** Default `/var/log/redis`. */
+    readonly logDir: string;
+}
+
+export interface BinaryFile {
+    /** Local path of the prebuilt binary. */
+    readonly path: string;
+    /** Its sha256 (hex), checked on every host after the copy. */
+    readonly sha256: string;
+}
+
+/** Everything validated; secrets are not part of it (they stay Pulumi secrets). */
+export interface ClusterConfig {
+    readonly hosts: readonly HostSpec[];
+    /** Default "8.2.2"; the pushed binaries must report it. */
+    readonly redisVersion: string;
+    /** Default 6379. */
+    readonly redisPort: number;
+    /** Default 26379. */
+    readonly sentinelPort: number;
+    /** Default "mymaster". */
+    readonly masterName: string;
+    /** Default (0 in Pulumi.yaml): a majority of the Sentinels. */
+    readonly quorum: number;
+    /** Default 5000. */
+    readonly downAfterMilliseconds: number;
+    /** Default 60000. */
+    readonly failoverTimeout: number;
+    /** Default 1. */
+    readonly parallelSyncs: number;
+    readonly paths: Paths;
+    /** Default "redis". */
+    readonly serviceUser: string;
+    readonly persistence: Persistence;
+    /** Default "0" (no limit). */
+    readonly maxmemory: string;
+    /** Default "noeviction". */
+    readonly maxmemoryPolicy: string;
+    /** Default (-1 in Pulumi.yaml): 1, or 0 when there is a single host. */
+    readonly minReplicasToWrite: number;
+    /** Default 10 (seconds). */
+    readonly minReplicasMaxLag: number;
+    /** Extra redis.conf directives, name -> value. Default none. */
+    readonly extraDirectives: Readonly<Record<string, string>>;
+    /** Default false: `pulumi destroy` keeps the data directory. */
+    readonly purgeDataOnDestroy: boolean;
+    readonly binaries: { readonly server: BinaryFile; readonly cli: BinaryFile };
+}
+
+/** Thrown with every problem found, one per line, each naming its key. */
+export class ConfigError extends Error {
+    constructor(readonly problems: readonly string[]) {
+        super(`invalid stack configuration:\n  - ${problems.join("\n  - ")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/** Reads local files for the binaries check; injected so parsing stays pure. */
+export interface FileProbe {
+    /** sha256 hex of the file, or undefined when it does not exist. */
+    sha256(path: string): string | undefined;
+}
+
+export interface RawConfigInput {
+    /** Project config without the `redis-sentinel:` prefix, values as the engine gives them (strings). */
+    readonly values: Readonly<Record<string, string>>;
+    /** Keys (without prefix) the engine says are secrets. */
+    readonly secretKeys: readonly string[];
+    /** Directory that relative `binariesDir` is resolved against. */
+    readonly projectDir: string;
+    readonly files: FileProbe;
+}
+
+export const CONFIG_KEYS = [
+    "hosts", "sshPrivateKey", "redisPassword", "sentinelPassword", "redisVersion",
+    "redisPort", "sentinelPort", "masterName", "quorum", "downAfterMilliseconds",
+    "failoverTimeout", "parallelSyncs", "installDir", "configDir", "dataDir", "logDir",
+    "serviceUser", "persistence", "maxmemory", "maxmemoryPolicy", "minReplicasToWrite",
+    "minReplicasMaxLag", "extraDirectives", "allowFewerThanThreeHosts", "binariesDir",
+    "purgeDataOnDestroy",
+] as const;
+
+const HOST_KEYS = ["name", "address", "sshPort", "sshUser", "role", "hostKey", "replicaPriority", "announceAddress"];
+const PERSISTENCE_KEYS = ["aof", "rdb", "appendfsync"];
+const SECRET_KEYS = ["sshPrivateKey", "redisPassword", "sentinelPassword"];
+const MAXMEMORY_POLICIES = [
+    "noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru",
+    "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lrm", "volatile-lrm",
+];
+/** Directives the deployer renders itself; setting them through extraDirectives would fight it. */
+const MANAGED_DIRECTIVES = [
+    "bind", "port", "protected-mode", "daemonize", "supervised", "pidfile", "logfile", "dir",
+    "dbfilename", "appendonly", "appendfsync", "appendfilename", "appenddirname", "save",
+    "requirepass", "masterauth", "masteruser", "replicaof", "slaveof", "replica-priority",
+    "replica-announce-ip", "replica-announce-port", "maxmemory", "maxmemory-policy",
+    "min-replicas-to-write", "min-replicas-max-lag", "include", "user", "aclfile",
+    "rename-command", "enable-debug-command", "enable-module-command", "loadmodule",
+];
+
+const key = (k: string) => `${PROJECT}:${k}`;
+
+/** Accepts dotted IPv4 and the usual IPv6 forms; hostnames are refused because Redis binds to it. */
+export function isIpAddress(s: string): boolean {
+    const v4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+    if (v4.test(s)) return true;
+    if (!/^[0-9a-fA-F:]+$/.test(s) || !s.includes(":")) return false;
+    const parts = s.split("::");
+    if (parts.length > 2) return false;
+    const groups = parts.flatMap((p) => (p === "" ? [] : p.split(":")));
+    if (groups.some((g) => g.length === 0 || g.length > 4)) return false;
+    return parts.length === 2 ? groups.length < 8 : groups.length === 8;
+}
+
+/** Parses and validates the whole configuration; throws ConfigError listing every problem. */
+export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
+    const problems: string[] = [];
+    const raw = input.values;
+    const fail = (k: string, msg: string) => problems.push(`${key(k)}: ${msg}`);
+
+    for (const k of Object.keys(raw)) {
+        if (!(CONFIG_KEYS as readonly string[]).includes(k)) {
+            const hint = suggest(k, CONFIG_KEYS);
+            fail(k, `unknown configuration key${hint ? ` (did you mean "${hint}"?)` : ""}`);
+        }
+    }
+
+    const int = (k: string, dflt: number, min: number, max: number): number => {
+        const v = raw[k];
+        if (v === undefined || v === "") return dflt;
+        if (!/^-?\d+$/.test(v.trim())) {
+            fail(k, `must be an integer, got "${v}"`);
+            return dflt;
+        }
+        const n = Number(v.trim());
+        if (n < min || n > max) fail(k, `${n} is out of range (${min}-${max})`);
+        return n;
+    };
+    const bool = (k: string, dflt: boolean): boolean => {
+        const v = raw[k];
+        if (v === undefined || v === "") return dflt;
+        if (v === "true" || v === "false") return v === "true";
+        fail(k, `must be true or false, got "${v}"`);
+        return dflt;
+    };
+    const str = (k: string, dflt: string, pattern?: RegExp, what?: string): string => {
+        const v = raw[k];
+        if (v === undefined || v === "") return dflt;
+        if (pattern && !pattern.test(v)) fail(k, `${what ?? "invalid value"}, got "${v}"`);
+        return v;
+    };
+    const absPath = (k: string, dflt: string) =>
+        str(k, dflt, /^\/[A-Za-z0-9._\/-]*$/, "must be an absolute path of letters, digits, '.', '_', '-' and '/'");
+
+    for (const s of ["sshPrivateKey", "redisPassword"]) {
+        if (raw[s] === undefined || raw[s].trim() === "") {
+            fail(s, `is required; set it with: pulumi config set --secret ${s} ...`);
+        }
+    }
+    for (const s of SECRET_KEYS) {
+        if (raw[s] !== undefined && raw[s] !== "" && !input.secretKeys.includes(s)) {
+            fail(s, `is stored in plain text; set it again with: pulumi config set --secret ${s} ...`);
+        }
+    }
+    for (const s of ["redisPassword", "sentinelPassword"]) {
+        const v = raw[s];
+        // Passwords go into redis.conf and through redis-cli's REDISCLI_AUTH; this
+        // alphabet needs no quoting in either place.
+        if (v !== undefined && v !== "" && !/^[A-Za-z0-9!#%+,\-.\/:=?@^_~]{16,128}$/.test(v)) {
+            fail(s, "must be 16-128 characters of letters, digits and !#%+,-./:=?@^_~");
+        }
+    }
+    const sshKey = raw["sshPrivateKey"];
+    if (sshKey !== undefined && sshKey.trim() !== "" && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(sshKey)) {
+        fail("sshPrivateKey", "is not a PEM/OpenSSH private key (expected a '-----BEGIN ... PRIVATE KEY-----' block)");
+    }
+
+    const redisVersion = str("redisVersion", "8.2.2", /^\d+\.\d+\.\d+$/, "must be a version like 8.2.2");
+    const redisPort = int("redisPort", 6379, 1, 65535);
+    const sentinelPort = int("sentinelPort", 26379, 1, 65535);
+    if (redisPort === sentinelPort) fail("sentinelPort", `must differ from redisPort (${redisPort})`);
+    const masterName = str("masterName", "mymaster", /^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 letters, digits, '.', '_' or '-'");
+
+    const hosts = parseHosts(raw["hosts"], fail);
+    const allowFew = bool("allowFewerThanThreeHosts", false);
+    if (hosts.length > 0 && hosts.length < 3 && !allowFew) {
+        fail("hosts", `${hosts.length} host(s) given; Sentinel needs at least 3 to fail over safely (set allowFewerThanThreeHosts=true to deploy anyway)`);
+    }
+
+    const sentinels = hosts.length;
+    const majority = Math.floor(sentinels / 2) + 1;
+    // 0 (the Pulumi.yaml default) means "a majority of the Sentinels".
+    const quorumSet = raw["quorum"] !== undefined && raw["quorum"] !== "" && raw["quorum"] !== "0";
+    const quorum = quorumSet ? int("quorum", majority, 1, 1000) : majority;
+    if (quorumSet && sentinels > 0) {
+        if (quorum > sentinels) fail("quorum", `${quorum} is larger than the number of Sentinels (${sentinels})`);
+        else if (quorum < majority) fail("quorum", `${quorum} is not a majority of the ${sentinels} Sentinels (at least ${majority})`);
+    }
+
+    const downAfterMilliseconds = int("downAfterMilliseconds", 5000, 100, 3_600_000);
+    const failoverTimeout = int("failoverTimeout", 60000, 1000, 86_400_000);
+    const parallelSyncs = int("parallelSyncs", 1, 1, 100);
+
+    const paths: Paths = {
+        installDir: absPath("installDir", `/opt/redis-${redisVersion}`),
+        configDir: absPath("configDir", "/etc/redis"),
+        dataDir: absPath("dataDir", "/var/lib/redis"),
+        logDir: absPath("logDir", "/var/log/redis"),
+    };
+    const serviceUser = str("serviceUser", "redis", /^[a-z_][a-z0-9_-]{0,31}$/, "must be a valid Linux user name");
+    if (serviceUser === "root") fail("serviceUser", "must not be root");
+
+    const persistence = parsePersistence(raw["persistence"], fail);
+    // A master without persistence that restarts automatically comes back empty and
+    // its replicas then wipe themselves (Redis docs): every node can become master here.
+    if (!persistence.aof && !persistence.rdb) {
+        fail("persistence", "AOF and RDB are both off; a master restarted by systemd would come back empty and its replicas would wipe their copies. Keep at least one on");
+    }
+
+    const maxmemory = str("maxmemory", "0", /^\d+(b|k|kb|m|mb|g|gb)?$/i, "must be bytes or a size like 256mb");
+    const maxmemoryPolicy = str("maxmemoryPolicy", "noeviction");
+    if (!MAXMEMORY_POLICIES.includes(maxmemoryPolicy)) {
+        fail("maxmemoryPolicy", `must be one of ${MAXMEMORY_POLICIES.join(", ")}, got "${maxmemoryPolicy}"`);
+    }
+    // -1 (the Pulumi.yaml default) means "1, or 0 with a single host".
+    const minReplicasDefault = Math.min(1, Math.max(0, hosts.length - 1));
+    const minReplicasToWrite = raw["minReplicasToWrite"] === "-1" ? minReplicasDefault : int("minReplicasToWrite", minReplicasDefault, 0, 1000);
+    if (hosts.length > 0 && minReplicasToWrite > hosts.length - 1) {
+        fail("minReplicasToWrite", `${minReplicasToWrite} is more than the number of replicas (${hosts.length - 1}); the master would refuse every write`);
+    }
+    const minReplicasMaxLag = int("minReplicasMaxLag", 10, 1, 3600);
+    const extraDirectives = parseExtraDirectives(raw["extraDirectives"], fail);
+    const purgeDataOnDestroy = bool("purgeDataOnDestroy", false);
+
+    const binariesDir = str("binariesDir", "binaries");
+    const binDir = binariesDir.startsWith("/") ? binariesDir : `${input.projectDir}/${binariesDir}`;
+    const binary = (name: string): BinaryFile => {
+        const path = `${binDir}/${name}`;
+        const sha256 = input.files.sha256(path);
+        if (sha256 === undefined) {
+            fail("binariesDir", `${name} is missing from ${binariesDir}/ (put the prebuilt Redis ${redisVersion} binaries redis-server and redis-cli there)`);
+        }
+        return { path, sha256: sha256 ?? "" };
+    };
+    const binaries = { server: binary("redis-server"), cli: binary("redis-cli") };
+
+    if (problems.length > 0) throw new ConfigError(problems);
+    return {
+        hosts, redisVersion, redisPort, sentinelPort, masterName, quorum, downAfterMilliseconds,
+        failoverTimeout, parallelSyncs, paths, serviceUser, persistence, maxmemory, maxmemoryPolicy,
+        minReplicasToWrite, minReplicasMaxLag, extraDirectives, purgeDataOnDestroy, binaries,
+    };
+}
+
+type Fail = (k: string, msg: string) => void;
+
+function parseJson(text: string | undefined, k: string, fail: Fail): unknown {
+    if (text === undefined || text === "") return undefined;
+    try {
+        return JSON.parse(text);
+    } catch {
+        fail(k, "is not valid structured config (set it in Pulumi.<stack>.yaml or with `pulumi config set --path`)");
+        return undefined;
+    }
+}
+
+function parseHosts(text: string | undefined, fail: Fail): HostSpec[] {
+    const value = parseJson(text, "hosts", fail);
+    if (value === undefined) {
+        if (text === undefined || text === "") fail("hosts", "is required: a list of hosts, each with name, address and role");
+        return [];
+    }
+    if (!Array.isArray(value) || value.length === 0) {
+        fail("hosts", "must be a non-empty list of hosts");
+        return [];
+    }
+    const hosts: HostSpec[] = [];
+    value.forEach((h: unknown, i: number) => {
+        const at = `hosts[${i}]`;
+        if (typeof h !== "object" || h === null || Array.isArray(h)) {
+            fail(at, "must be an object with name, address and role");
+            return;
+        }
+        const o = h as Record<string, unknown>;
+        for (const k of Object.keys(o)) {
+            if (!HOST_KEYS.includes(k)) {
+                const hint = suggest(k, HOST_KEYS);
+                fail(`${at}.${k}`, `unknown host key${hint ? ` (did you mean "${hint}"?)` : ""}`);
+            }
+        }
+        const name = typeof o.name === "string" ? o.name : "";
+        if (!/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/.test(name)) {
+            fail(`${at}.name`, `must be 1-32 lowercase letters, digits or '-', got ${JSON.stringify(o.name ?? null)}`);
+        }
+        const address = typeof o.address === "string" ? o.address : "";
+        if (!isIpAddress(address)) fail(`${at}.address`, `must be an IP address, got ${JSON.stringify(o.address ?? null)}`);
+        const announce = o.announceAddress === undefined ? address : o.announceAddress;
+        if (typeof announce !== "string" || !isIpAddress(announce)) {
+            fail(`${at}.announceAddress`, `must be an IP address, got ${JSON.stringify(announce)}`);
+        }
+        const role = o.role === undefined ? "replica" : o.role;
+        if (role !== "master" && role !== "replica") fail(`${at}.role`, `must be "master" or "replica", got ${JSON.stringify(role)}`);
+        const sshPort = intField(o.sshPort, 22, 1, 65535, `${at}.sshPort`, fail);
+        const sshUser = o.sshUser === undefined ? "root" : o.sshUser;
+        if (typeof sshUser !== "string" || !/^[a-z_][a-z0-9_.-]{0,31}$/.test(sshUser)) {
+            fail(`${at}.sshUser`, `must be a valid user name, got ${JSON.stringify(sshUser)}`);
+        }
+        const hostKey = o.hostKey;
+        if (hostKey !== undefined && (typeof hostKey !== "string" || !/^(ssh-|ecdsa-)\S+ [A-Za-z0-9+\/=]+/.test(hostKey))) {
+            fail(`${at}.hostKey`, `must be a public host key like "ssh-ed25519 AAAA...", got ${JSON.stringify(hostKey)}`);
+        }
+        const replicaPriority = intField(o.replicaPriority, 100, 0, 1_000_000, `${at}.replicaPriority`, fail);
+        hosts.push({
+            name, address, sshPort, role: role as Role, replicaPriority,
+            sshUser: String(sshUser), announceAddress: String(announce),
+            ...(typeof hostKey === "string" ? { hostKey } : {}),
+        });
+    });
+
+    const masters = hosts.filter((h) => h.role === "master");
+    if (hosts.length === value.length) {
+        if (masters.length === 0) fail("hosts", 'no host has role "master"; exactly one must be the initial master');
+        if (masters.length > 1) fail("hosts", `${masters.length} hosts have role "master" (${masters.map((m) => m.name).join(", ")}); exactly one must`);
+    }
+    const dup = (field: "name" | "address" | "announceAddress") => {
+        const seen = new Map<string, number>();
+        hosts.forEach((h, i) => {
+            const v = h[field];
+            if (v === "") return;
+            if (seen.has(v)) fail(`hosts[${i}].${field}`, `"${v}" is also used by hosts[${seen.get(v)}]`);
+            else seen.set(v, i);
+        });
+    };
+    dup("name");
+    dup("address");
+    dup("announceAddress");
+    if (hosts.length > 0 && hosts.every((h) => h.replicaPriority === 0 || h.role === "master") && hosts.length > 1) {
+        fail("hosts", "every replica has replicaPriority 0; Sentinel could never promote one");
+    }
+    return hosts;
+}
+
+function intField(v: unknown, dflt: number, min: number, max: number, k: string, fail: Fail): number {
+    if (v === undefined) return dflt;
+    if (typeof v !== "number" || !Number.isInteger(v)) {
+        fail(k, `must be an integer, got ${JSON.stringify(v)}`);
+        return dflt;
+    }
+    if (v < min || v > max) fail(k, `${v} is out of range (${min}-${max})`);
+    return v;
+}
+
+function parsePersistence(text: string | undefined, fail: Fail): Persistence {
+    const dflt: Persistence = { aof: true, rdb: true, appendfsync: "everysec" };
+    const value = parseJson(text, "persistence", fail);
+    if (value === undefined) return dflt;
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        fail("persistence", "must be an object like {aof: true, rdb: true, appendfsync: everysec}");
+        return dflt;
+    }
+    const o = value as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+        if (!PERSISTENCE_KEYS.includes(k)) fail(`persistence.${k}`, "unknown key (expected aof, rdb or appendfsync)");
+    }
+    const flag = (k: "aof" | "rdb"): boolean => {
+        if (o[k] === undefined) return dflt[k];
+        if (typeof o[k] !== "boolean") fail(`persistence.${k}`, `must be true or false, got ${JSON.stringify(o[k])}`);
+        return o[k] === true;
+    };
+    const fsync = o.appendfsync ?? "everysec";
+    if (fsync !== "always" && fsync !== "everysec" && fsync !== "no") {
+        fail("persistence.appendfsync", `must be always, everysec or no, got ${JSON.stringify(fsync)}`);
+    }
+    return { aof: flag("aof"), rdb: flag("rdb"), appendfsync: fsync as Persistence["appendfsync"] };
+}
+
+function parseExtraDirectives(text: string | undefined, fail: Fail): Record<string, string> {
+    const value = parseJson(text, "extraDirectives", fail);
+    if (value === undefined) return {};
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        fail("extraDirectives", 'must be a map of redis.conf directive to value, like {"tcp-keepalive": "300"}');
+        return {};
+    }
+    const out: Record<string, string> = {};
+    for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
+        const at = `extraDirectives.${name}`;
+        if (!/^[a-z][a-z0-9-]*$/.test(name)) fail(at, "is not a redis.conf directive name");
+        else if (MANAGED_DIRECTIVES.includes(name)) fail(at, "is managed by the deployer; use its own configuration key instead");
+        if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
+            fail(at, "must be a string, number or boolean");
+            continue;
+        }
+        const s = String(v);
+        if (/[\r\n"'\\]/.test(s) || s.trim() === "") fail(at, "must be a non-empty single line without quotes or backslashes");
+        out[name] = s;
+    }
+    return out;
+}
+
+/** The closest known key within edit distance 2, for "did you mean". */
+export function suggest(word: string, known: readonly string[]): string | undefined {
+    let best: string | undefined;
+    let bestD = 3;
+    for (const k of known) {
+        const d = distance(word.toLowerCase(), k.toLowerCase());
+        if (d < bestD) {
+            bestD = d;
+            best = k;
+        }
+    }
+    return best;
+}
+
+function distance(a: string, b: string): number {
+    const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) dp[0][j] = j;
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+            dp[i][j] = Math.min(dp[i - 1][j] + 1, dp[i][j - 1] + 1, dp[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+    }
+    return dp[a.length][b.length];
+}
+
+/** The initial master (validation guarantees exactly one). */
+export function initialMaster(cfg: ClusterConfig): HostSpec {
+    const m = cfg.hosts.find((h) => h.role === "master");
+    if (!m) throw new Error("no initial master");
+    return m;
+}

@@ -1,0 +1,155 @@
+/**
+ * What one host needs before Redis can run there, and the data node itself:
+ * the service user and directories, kernel tuning, the passwords file, the
+ * binaries (copied, checked, installed), redis.conf, its unit and the running
+ * service. Each step is one `remote.Command` (or copy), so `pulumi preview`
+ * names the exact step and host that changes.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { ClusterConfig, HostSpec } from "./config";
+import { renderRedisConf, renderRedisUnit, renderSysctl, renderThpTmpfiles } from "./render";
+import { RemoteScript, remoteCommand, shq } from "./shell";
+
+/** Where the deployer keeps its own files on a host (root-owned). */
+export const DEPLOY_DIR = "/var/lib/redis-sentinel-pulumi";
+export const STAGE_DIR = `${DEPLOY_DIR}/stage`;
+export const SECRETS_FILE = `${DEPLOY_DIR}/secrets.env`;
+export const REDIS_UNIT = "redis-server";
+export const SENTINEL_UNIT = "redis-sentinel";
+
+export function connectionFor(host: HostSpec, privateKey: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
+    return {
+        host: host.address,
+        port: host.sshPort,
+        user: host.sshUser,
+        privateKey,
+        // Unset means "not checked"; the stack can pin each host's key.
+        ...(host.hostKey ? { hostKey: host.hostKey } : {}),
+        // Fail within about a minute on a host that is down instead of retrying for long.
+        dialErrorLimit: 4,
+        perDialTimeout: 15,
+    };
+}
+
+/** Runs a plain command as root (through sudo for a non-root SSH user). */
+export function asRoot(host: HostSpec, cmd: string): string {
+    return host.sshUser === "root" ? cmd : `sudo -n sh -c ${shq(cmd)}`;
+}
+
+export interface HostStepArgs {
+    readonly host: HostSpec;
+    readonly connection: command.types.input.remote.ConnectionArgs;
+    readonly parent: pulumi.Resource;
+}
+
+/** One step on a host: a remote script, data on stdin, an optional undo on destroy. */
+export function hostStep(
+    name: string,
+    s: HostStepArgs,
+    script: RemoteScript,
+    args: readonly string[],
+    opts: {
+        stdin?: pulumi.Input<string>;
+        delete?: string;
+        dependsOn?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
+    } = {},
+): command.remote.Command {
+    return new command.remote.Command(`${s.host.name}-${name}`, {
+        connection: s.connection,
+        create: remoteCommand(s.host.sshUser, script, args),
+        ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
+        ...(opts.delete !== undefined ? { delete: asRoot(s.host, opts.delete) } : {}),
+    }, { parent: s.parent, dependsOn: opts.dependsOn });
+}
+
+export interface DataNodeArgs {
+    /** The validated cluster configuration. */
+    readonly config: ClusterConfig;
+    /** The host this data node runs on. */
+    readonly host: HostSpec;
+    /** SSH private key; a secret. */
+    readonly sshPrivateKey: pulumi.Input<string>;
+    /** `REDIS_PASSWORD=...` and `SENTINEL_PASSWORD=...` lines; a secret. */
+    readonly secretsFile: pulumi.Output<string>;
+    /** Resources that must exist before this node's Redis starts (replicas wait for the master). Default none. */
+    readonly startAfter?: readonly pulumi.Resource[];
+}
+
+/** A host prepared for Redis, with its data node installed, configured and running. */
+export class DataNode extends pulumi.ComponentResource {
+    /** The running redis-server service: replicas and Sentinels start after it. */
+    readonly service: command.remote.Command;
+    /** The installed binaries: later steps may use redis-cli. */
+    readonly install: command.remote.Command;
+    /** The stored passwords file. */
+    readonly secrets: command.remote.Command;
+    readonly connection: command.types.input.remote.ConnectionArgs;
+
+    constructor(name: string, args: DataNodeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("redis-sentinel:index:DataNode", name, {}, opts);
+        const { config: cfg, host } = args;
+        const p = cfg.paths;
+        this.connection = connectionFor(host, args.sshPrivateKey);
+        const s: HostStepArgs = { host, connection: this.connection, parent: this };
+        const cli = `${p.installDir}/bin/redis-cli`;
+
+        const prepare = hostStep("prepare", s, "prepare",
+            [cfg.serviceUser, p.configDir, p.dataDir, p.logDir, STAGE_DIR, host.sshUser],
+            cfg.purgeDataOnDestroy ? { delete: `rm -rf -- ${shq(p.dataDir)}` } : {});
+
+        const sysctlFile = "/etc/sysctl.d/60-redis.conf";
+        hostStep("sysctl", s, "put-file", [sysctlFile, "root", "0644", "sysctl"], {
+            stdin: renderSysctl(), delete: `rm -f ${shq(sysctlFile)}`,
+        });
+        const thpFile = "/etc/tmpfiles.d/redis-thp.conf";
+        hostStep("thp", s, "put-file", [thpFile, "root", "0644", "tmpfiles"], {
+            stdin: renderThpTmpfiles(), delete: `rm -f ${shq(thpFile)}`,
+        });
+
+        this.secrets = hostStep("secrets", s, "put-secrets", [SECRETS_FILE, String(cfg.redisPort), cli], {
+            stdin: args.secretsFile, delete: `rm -f ${shq(SECRETS_FILE)}`, dependsOn: [prepare],
+        });
+
+        // The copies are named after the checksum, so a new binary is a new file and
+        // a running service never has its executable overwritten mid-copy.
+        const staged = (which: "server" | "cli") => {
+            const bin = cfg.binaries[which];
+            const remotePath = `${STAGE_DIR}/redis-${which}-${bin.sha256.slice(0, 16)}`;
+            const copy = new command.remote.CopyToRemote(`${host.name}-copy-redis-${which}`, {
+                connection: this.connection,
+                source: new pulumi.asset.FileAsset(bin.path),
+                remotePath,
+            }, { parent: this, dependsOn: [prepare] });
+            return { copy, remotePath };
+        };
+        const server = staged("server");
+        const cliCopy = staged("cli");
+        this.install = hostStep("install", s, "install-binaries",
+            [server.remotePath, cliCopy.remotePath, cfg.binaries.server.sha256, cfg.binaries.cli.sha256, p.installDir, cfg.redisVersion],
+            { delete: `rm -rf -- ${shq(p.installDir)}`, dependsOn: [server.copy, cliCopy.copy] });
+
+        const confFile = `${p.configDir}/redis.conf`;
+        const conf = hostStep("redis-config", s, "apply-config",
+            ["redis", confFile, cfg.serviceUser, SECRETS_FILE, cli, String(cfg.redisPort), cfg.masterName],
+            { stdin: renderRedisConf(cfg, host), delete: `rm -f ${shq(confFile)} ${shq(`${confFile}.rendered`)}`, dependsOn: [this.install, this.secrets] });
+
+        const unitFile = `/etc/systemd/system/${REDIS_UNIT}.service`;
+        const unit = hostStep("redis-unit", s, "put-file", [unitFile, "root", "0644", `unit:${REDIS_UNIT}`], {
+            stdin: renderRedisUnit(cfg, host), delete: `rm -f ${shq(unitFile)} && systemctl daemon-reload`, dependsOn: [this.install],
+        });
+
+        this.service = hostStep("redis-service", s, "service",
+            [REDIS_UNIT, cli, String(cfg.redisPort), "REDIS_PASSWORD", SECRETS_FILE],
+            {
+                delete: remoteStop(REDIS_UNIT),
+                dependsOn: [conf, unit, ...(args.startAfter ?? [])],
+            });
+        this.registerOutputs({});
+    }
+}
+
+/** The undo of the service step; a plain command since it runs as root via asRoot. */
+export function remoteStop(unit: string): string {
+    return `systemctl disable --now ${shq(unit)} 2>/dev/null || true`;
+}

@@ -1,0 +1,31 @@
+/**
+ * Shell text for the hosts. Every command the deployer sends is one of the
+ * scripts in `src/remote/`, passed as a single quoted argument to `sh -c`, with
+ * its parameters quoted one by one; data (files, secrets) goes on stdin.
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+/** Quotes one word for a POSIX shell: 'it'"'"'s' style, safe for any text. */
+export function shq(word: string): string {
+    return `'${word.replace(/'/g, `'"'"'`)}'`;
+}
+
+export type RemoteScript =
+    | "prepare" | "put-file" | "put-secrets" | "install-binaries"
+    | "apply-config" | "service" | "verify";
+
+const SCRIPT_DIR = path.join(__dirname, "remote");
+
+export function scriptText(name: RemoteScript): string {
+    return fs.readFileSync(path.join(SCRIPT_DIR, `${name}.sh`), "utf8");
+}
+
+/**
+ * The command line that runs a remote script as root: directly for root, through
+ * `sudo -n` (never prompting) for another SSH user.
+ */
+export function remoteCommand(sshUser: string, name: RemoteScript, args: readonly string[]): string {
+    const sudo = sshUser === "root" ? "" : "sudo -n ";
+    return `${sudo}sh -c ${shq(scriptText(name))} ${[name, ...args].map(shq).join(" ")}`;
+}

@@ -1,0 +1,84 @@
+/**
+ * The verified cluster as the verify step on the hosts reports it, and the
+ * settings applications need to connect (ioredis, go-redis, redis-py).
+ */
+export interface Endpoint {
+    readonly name: string;
+    readonly address: string;
+    readonly port: number;
+}
+
+export interface VerifiedCluster {
+    readonly master: Endpoint;
+    readonly replicas: readonly Endpoint[];
+    readonly sentinels: readonly Endpoint[];
+    /** SENTINEL CKQUORUM's answer, e.g. "OK 3 usable Sentinels. Quorum and failover authorization can be reached". */
+    readonly ckquorum: string;
+}
+
+/** Parses the JSON line verify.sh prints last; throws if it is not what the script writes. */
+export function parseVerifyOutput(stdout: string): VerifiedCluster {
+    const line = stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
+    if (!line) throw new Error(`verify printed no result: ${stdout.slice(0, 500)}`);
+    const v = JSON.parse(line) as VerifiedCluster;
+    const ok = (e: Endpoint) => typeof e?.name === "string" && typeof e?.address === "string" && Number.isInteger(e?.port);
+    if (!ok(v.master) || !Array.isArray(v.replicas) || !v.replicas.every(ok) || !Array.isArray(v.sentinels) ||
+        !v.sentinels.every(ok) || typeof v.ckquorum !== "string") {
+        throw new Error(`verify printed an unexpected result: ${line}`);
+    }
+    return v;
+}
+
+export interface ConnectionSettings {
+    readonly ioredis: {
+        readonly sentinels: readonly { host: string; port: number }[];
+        readonly name: string;
+        readonly password: string;
+        readonly sentinelPassword: string;
+    };
+    readonly goRedis: {
+        readonly MasterName: string;
+        readonly SentinelAddrs: readonly string[];
+        readonly Password: string;
+        readonly SentinelPassword: string;
+    };
+    readonly redisPy: {
+        readonly sentinels: readonly [string, number][];
+        readonly service_name: string;
+        readonly sentinel_kwargs: { readonly password: string };
+        readonly password: string;
+    };
+}
+
+/**
+ * Ready-to-paste settings. Passwords are written as placeholders: the real ones
+ * are stack secrets and applications should read them from their own secret store.
+ */
+export function connectionSettings(masterName: string, sentinels: readonly Endpoint[]): ConnectionSettings {
+    const redisPw = "<redisPassword>";
+    const sentinelPw = "<sentinelPassword>";
+    return {
+        ioredis: {
+            sentinels: sentinels.map((s) => ({ host: s.address, port: s.port })),
+            name: masterName,
+            password: redisPw,
+            sentinelPassword: sentinelPw,
+        },
+        goRedis: {
+            MasterName: masterName,
+            SentinelAddrs: sentinels.map((s) => hostPort(s.address, s.port)),
+            Password: redisPw,
+            SentinelPassword: sentinelPw,
+        },
+        redisPy: {
+            sentinels: sentinels.map((s) => [s.address, s.port] as [string, number]),
+            service_name: masterName,
+            sentinel_kwargs: { password: sentinelPw },
+            password: redisPw,
+        },
+    };
+}
+
+function hostPort(address: string, port: number): string {
+    return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}

@@ -1,0 +1,167 @@
+/**
+ * The resource graph, through Pulumi's mocks: which steps exist on which host,
+ * what would reach each host, the start order, and that secrets stay secret.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseClusterConfig } from "../../src/config";
+import { RedisSentinelCluster } from "../../src/cluster";
+import { PRIVATE_KEY, REDIS_PASSWORD, raw } from "./fixtures";
+
+interface Registered { type: string; name: string; inputs: Record<string, any>; deps: string[]; parent: string }
+const registered = new Map<string, Registered>();
+const urnName = (urn: string) => urn.split("::").pop()!;
+
+beforeAll(async () => {
+    await pulumi.runtime.setMocks({
+        newResource: (a) => {
+            const state = { ...a.inputs };
+            if (a.type === "command:remote:Command" && a.name.endsWith("-verify")) {
+                state.stdout = '{"master":{"name":"redis-1","address":"10.0.0.1","port":6379},"replicas":[],"sentinels":[],"ckquorum":"OK 3 usable Sentinels"}';
+            }
+            const r = registered.get(a.name);
+            if (r) r.inputs = a.inputs;
+            return { id: `${a.name}-id`, state };
+        },
+        call: () => ({}),
+    }, "redis-sentinel", "test", false);
+    // The mocks hide dependencies; read them off the registration requests.
+    const monitor = pulumi.runtime.getMonitor() as any;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, cb: any) => {
+        registered.set(req.getName(), {
+            type: req.getType(), name: req.getName(), inputs: {}, parent: urnName(req.getParent()),
+            deps: req.getDependenciesList().map(urnName),
+        });
+        return register(req, cb);
+    };
+});
+
+async function deploy(overrides: Record<string, string> = {}) {
+    registered.clear();
+    const cluster = new RedisSentinelCluster("redis", {
+        config: parseClusterConfig(raw(overrides)),
+        sshPrivateKey: pulumi.secret(PRIVATE_KEY),
+        redisPassword: pulumi.secret(REDIS_PASSWORD),
+    });
+    // Let registrations settle.
+    await new Promise<void>((resolve) => cluster.verified.apply(() => resolve()));
+    return cluster;
+}
+const isSecret = (v: any) => v?.[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+/** The connection as the provider would get it: a secret, because it holds the key. */
+const connection = (name: string) => {
+    const c = cmd(name).inputs.connection;
+    expect(isSecret(c)).toBe(true);
+    return c.value;
+};
+const cmd = (name: string) => {
+    const r = registered.get(name);
+    if (!r) throw new Error(`no resource ${name}; have ${[...registered.keys()].join(", ")}`);
+    return r;
+};
+
+describe("resource graph", () => {
+    it("creates every step on every host, named after the host and parented to its component", async () => {
+        await deploy();
+        for (const h of ["redis-1", "redis-2", "redis-3"]) {
+            for (const step of ["prepare", "sysctl", "thp", "secrets", "copy-redis-server", "copy-redis-cli", "install", "redis-config", "redis-unit", "redis-service"]) {
+                expect(cmd(`${h}-${step}`).parent).toBe(h);
+            }
+            for (const step of ["sentinel-config", "sentinel-unit", "sentinel-service"]) {
+                expect(cmd(`${h}-${step}`).parent).toBe(`${h}-sentinel`);
+            }
+            expect(cmd(h).parent).toBe("redis");
+        }
+        expect(cmd("redis-verify").parent).toBe("redis");
+    });
+
+    it("starts the initial master first, then replicas, then Sentinels, then verifies", async () => {
+        await deploy();
+        expect(cmd("redis-1-redis-service").deps).not.toContain("redis-2-redis-service");
+        expect(cmd("redis-2-redis-service").deps).toContain("redis-1-redis-service");
+        expect(cmd("redis-3-redis-service").deps).toContain("redis-1-redis-service");
+        for (const h of ["redis-1", "redis-2", "redis-3"]) {
+            expect(cmd(`${h}-sentinel-service`).deps).toEqual(expect.arrayContaining(
+                ["redis-1-redis-service", "redis-2-redis-service", "redis-3-redis-service", `${h}-sentinel-config`, `${h}-sentinel-unit`]));
+            expect(cmd(`${h}-install`).deps).toEqual(expect.arrayContaining([`${h}-copy-redis-server`, `${h}-copy-redis-cli`]));
+            expect(cmd(`${h}-redis-config`).deps).toEqual(expect.arrayContaining([`${h}-install`, `${h}-secrets`]));
+        }
+        expect(cmd("redis-verify").deps).toEqual(expect.arrayContaining(
+            ["redis-1-sentinel-service", "redis-2-sentinel-service", "redis-3-sentinel-service"]));
+    });
+
+    it("sends each host its own rendered file on stdin, with placeholders instead of passwords", async () => {
+        await deploy();
+        const conf = cmd("redis-2-redis-config").inputs;
+        expect(conf.stdin).toContain("replicaof 10.0.0.1 6379\n");
+        expect(conf.stdin).toContain("requirepass @@REDIS_PASSWORD@@\n");
+        expect(conf.create).toMatch(/^sh -c '/);
+        expect(cmd("redis-1-redis-config").inputs.stdin).not.toMatch(/^replicaof/m);
+        expect(cmd("redis-3-sentinel-config").inputs.stdin).toContain("sentinel monitor mymaster 10.0.0.1 6379 2\n");
+        expect(cmd("redis-2-copy-redis-server").inputs.remotePath).toBe(`/var/lib/redis-sentinel-pulumi/stage/redis-server-${"a".repeat(16)}`);
+        expect(cmd("redis-2-install").inputs.create).toContain(`'${"a".repeat(64)}' '${"b".repeat(64)}' '/opt/redis-8.2.2' '8.2.2'`);
+        expect(cmd("redis-2").type).toBe("redis-sentinel:index:DataNode");
+    });
+
+    it("keeps passwords and the SSH key secret and out of every command line", async () => {
+        await deploy();
+        let commands = 0;
+        for (const r of registered.values()) {
+            if (!r.type.startsWith("command:")) continue;
+            commands++;
+            // The connection (it holds the key) is a secret as a whole.
+            expect(isSecret(r.inputs.connection)).toBe(true);
+            expect(r.inputs.connection.value.privateKey).toContain("AAAAtest");
+            for (const field of ["create", "delete", "update"]) {
+                expect(JSON.stringify(r.inputs[field] ?? "")).not.toContain(REDIS_PASSWORD);
+                expect(JSON.stringify(r.inputs[field] ?? "")).not.toContain("AAAAtest");
+            }
+            // stdin carries a password only as a secret.
+            if (JSON.stringify(r.inputs.stdin ?? "").includes(REDIS_PASSWORD)) expect(isSecret(r.inputs.stdin)).toBe(true);
+        }
+        expect(commands).toBe(3 * 13 + 1);
+        const secrets = cmd("redis-1-secrets").inputs.stdin;
+        expect(isSecret(secrets)).toBe(true);
+        expect(secrets.value).toBe(`REDIS_PASSWORD=${REDIS_PASSWORD}\nSENTINEL_PASSWORD=${REDIS_PASSWORD}\n`);
+        expect(isSecret(cmd("redis-verify").inputs.stdin)).toBe(true);
+    });
+
+    it("runs through sudo for a non-root SSH user", async () => {
+        await deploy({ hosts: JSON.stringify([
+            { name: "redis-1", address: "10.0.0.1", role: "master", sshUser: "deploy", sshPort: 2222 },
+            { name: "redis-2", address: "10.0.0.2", sshUser: "deploy" },
+            { name: "redis-3", address: "10.0.0.3" },
+        ]) });
+        expect(cmd("redis-1-prepare").inputs.create).toMatch(/^sudo -n sh -c '/);
+        expect(cmd("redis-1-install").inputs.delete).toBe("sudo -n sh -c 'rm -rf -- '\"'\"'/opt/redis-8.2.2'\"'\"''");
+        expect(connection("redis-1-prepare").user).toBe("deploy");
+        expect(connection("redis-1-prepare").port).toBe(2222);
+        expect(cmd("redis-3-prepare").inputs.create).toMatch(/^sh -c '/);
+    });
+
+    it("pins the host key when the stack gives one", async () => {
+        await deploy({ hosts: JSON.stringify([
+            { name: "redis-1", address: "10.0.0.1", role: "master", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA" },
+            { name: "redis-2", address: "10.0.0.2" }, { name: "redis-3", address: "10.0.0.3" },
+        ]) });
+        expect(connection("redis-1-install").hostKey).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA");
+        expect(connection("redis-2-install").hostKey).toBeUndefined();
+    });
+
+    it("changes only the config steps and the verification when maxmemory changes", async () => {
+        await deploy();
+        const before = new Map([...registered].map(([k, v]) => [k, JSON.stringify(v.inputs)]));
+        await deploy({ maxmemory: "512mb" });
+        const changed = [...registered].filter(([k, v]) => before.get(k) !== JSON.stringify(v.inputs)).map(([k]) => k).sort();
+        expect(changed).toEqual(["redis-1-redis-config", "redis-2-redis-config", "redis-3-redis-config", "redis-verify"]);
+    });
+
+    it("keeps the data directory on destroy unless asked to purge it", async () => {
+        await deploy();
+        expect(cmd("redis-1-prepare").inputs.delete).toBeUndefined();
+        expect(cmd("redis-1-redis-service").inputs.delete).toBe("systemctl disable --now 'redis-server' 2>/dev/null || true");
+        await deploy({ purgeDataOnDestroy: "true" });
+        expect(cmd("redis-1-prepare").inputs.delete).toBe("rm -rf -- '/var/lib/redis'");
+    });
+});
