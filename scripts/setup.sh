@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything the demo and the tests need, on a fresh Debian 12 machine
+# as root: Debian packages, npm packages, the Pulumi engine built from Go
+# modules (scripts/engine.sh) and the Redis test binaries (scripts/build-redis.sh).
+# Idempotent and cached: a second run takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+need=()
+for pkg in debootstrap systemd-container iproute2 openssh-client build-essential dpkg-dev pkg-config util-linux; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
+done
+if ((${#need[@]})); then
+    log "installing Debian packages: ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# npm ci only when the lock file changed since the last install.
+stamp=node_modules/.setup-stamp
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+    log "installing npm packages"
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$want" > "$stamp"
+fi
+
+scripts/engine.sh >&2
+scripts/build-redis.sh >&2

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The README's test command: installs what it needs, runs the unit tier, then
+# the end-to-end tier (real engine, real test hosts), and prints one summary line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+mkdir -p .test-output
+rm -f .test-output/unit.json .test-output/e2e.json
+
+npx vitest run --config vitest.config.ts --reporter=default --reporter=json --outputFile=.test-output/unit.json
+unit=$?
+scripts/test-e2e.sh
+e2e=$?
+
+# One closing line for both tiers, counted from vitest's JSON reports. A tier
+# that produced no report counts as a failure: the e2e tier is never skipped silently.
+node -e '
+const fs = require("fs");
+let passed = 0, failed = 0, skipped = 0;
+for (const tier of ["unit", "e2e"]) {
+    const f = `.test-output/${tier}.json`;
+    if (!fs.existsSync(f)) { console.log(`${tier} tier: no report`); failed++; continue; }
+    const r = JSON.parse(fs.readFileSync(f, "utf8"));
+    console.log(`${tier} tier: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+    passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+    if (r.numTotalTests === 0) { console.log(`${tier} tier ran no test`); failed++; }
+    if (tier === "e2e" && r.numPendingTests + r.numTodoTests > 0) { console.log("e2e tier skipped tests"); failed++; }
+}
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+'
+if ((unit != 0 || e2e != 0)); then exit 1; fi

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# End-to-end tier: boots three test hosts, runs the e2e tests with the real
+# pulumi engine against them, and always takes the hosts down again.
+# Expects scripts/setup.sh to have run (scripts/test-all.sh does that).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+. scripts/pulumi-env.sh
+REDIS_TEST_VERSION=$(scripts/build-redis.sh | tail -n1)
+export REDIS_TEST_VERSION
+# The project deploys what is in binaries/: the test binaries built from Debian's source.
+scripts/build-redis.sh --install-to binaries >/dev/null
+
+trap 'scripts/testhosts.sh down' EXIT
+start=$(date +%s)
+scripts/testhosts.sh up 3
+echo "measured: test hosts booted in $(( $(date +%s) - start )) s" >&2
+eval "$(scripts/testhosts.sh env)"
+export TESTHOSTS_JSON TESTHOSTS_KEY
+
+mkdir -p .test-output
+npx vitest run --config vitest.e2e.config.ts --reporter=default --reporter=json --outputFile=.test-output/e2e.json "$@"

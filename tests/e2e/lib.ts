@@ -1,0 +1,112 @@
+/**
+ * Helpers for the end-to-end tier: the real pulumi CLI with the project's local
+ * file backend, the test hosts made by scripts/testhosts.sh, and ioredis.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+
+export interface TestHost { name: string; address: string; port: number; hostKey: string; netns: string; veth: string }
+export interface TestHosts { bridge: string; key: string; hosts: TestHost[] }
+
+/** The hosts scripts/testhosts.sh brought up for this run. */
+export function testHosts(): TestHosts {
+    const file = process.env.TESTHOSTS_JSON;
+    if (!file || !fs.existsSync(file)) {
+        throw new Error("TESTHOSTS_JSON is not set: run the e2e tier through scripts/test-e2e.sh, which boots the test hosts");
+    }
+    return JSON.parse(fs.readFileSync(file, "utf8")) as TestHosts;
+}
+
+export interface RunResult { stdout: string; stderr: string; code: number; seconds: number }
+
+/** Runs a command, failing with its output when it fails (unless allowed). */
+export function run(cmd: string, args: readonly string[], opts: { cwd?: string; input?: string; allowFail?: boolean; timeoutMs?: number } = {}): RunResult {
+    const started = Date.now();
+    const r = spawnSync(cmd, args, {
+        cwd: opts.cwd ?? ROOT, input: opts.input, encoding: "utf8",
+        timeout: opts.timeoutMs ?? 15 * 60_000, maxBuffer: 64 * 1024 * 1024,
+    });
+    const res = { stdout: r.stdout ?? "", stderr: r.stderr ?? "", code: r.status ?? -1, seconds: (Date.now() - started) / 1000 };
+    if (res.code !== 0 && !opts.allowFail) {
+        throw new Error(`${cmd} ${args.join(" ")} failed (${res.code}${r.error ? `, ${r.error.message}` : ""}):\n${res.stdout.slice(-4000)}\n${res.stderr.slice(-4000)}`);
+    }
+    return res;
+}
+
+/** The pulumi CLI on one stack of the project in `cwd`. */
+export class Stack {
+    constructor(readonly name: string, readonly cwd: string = ROOT) {}
+
+    pulumi(args: readonly string[], opts: { input?: string; allowFail?: boolean } = {}): RunResult {
+        return run("pulumi", [...args, "--stack", this.name, "--non-interactive"], { cwd: this.cwd, ...opts });
+    }
+
+    init(): void {
+        this.pulumi(["stack", "rm", "--yes", "--force"], { allowFail: true });
+        const configFile = path.join(this.cwd, `Pulumi.${this.name}.yaml`);
+        if (fs.existsSync(configFile)) fs.rmSync(configFile);
+        run("pulumi", ["stack", "init", this.name, "--non-interactive"], { cwd: this.cwd });
+    }
+
+    set(key: string, value: string, secret = false): void {
+        // Values go on stdin so no secret is ever on a command line.
+        this.pulumi(["config", "set", ...(secret ? ["--secret"] : ["--plaintext"]), key], { input: value });
+    }
+
+    setObject(key: string, value: unknown): void {
+        this.pulumi(["config", "set", "--path", key, "--json"], { input: JSON.stringify(value) });
+    }
+
+    up(extra: readonly string[] = []): RunResult {
+        return this.pulumi(["up", "--yes", "--skip-preview", "--color", "never", ...extra]);
+    }
+
+    outputs(): Record<string, any> {
+        return JSON.parse(this.pulumi(["stack", "output", "--json", "--show-secrets"]).stdout);
+    }
+
+    /** Steps `pulumi preview --json` plans, as "op name" (same steps are left out). */
+    previewSteps(): string[] {
+        const out = JSON.parse(this.pulumi(["preview", "--json"]).stdout);
+        return (out.steps ?? [])
+            .filter((s: any) => s.op !== "same")
+            .map((s: any) => `${s.op} ${String(s.urn).split("::").pop()}`)
+            .sort();
+    }
+
+    destroy(): RunResult {
+        return this.pulumi(["destroy", "--yes", "--skip-preview", "--color", "never"]);
+    }
+
+    remove(): void {
+        this.pulumi(["stack", "rm", "--yes", "--force"], { allowFail: true });
+        const configFile = path.join(this.cwd, `Pulumi.${this.name}.yaml`);
+        if (fs.existsSync(configFile)) fs.rmSync(configFile);
+    }
+}
+
+/** Runs a shell command on test host I (1-based) as root. */
+export function onHost(i: number, command: string, allowFail = false): RunResult {
+    return run(path.join(ROOT, "scripts", "testhosts.sh"), ["ssh", String(i), command], { allowFail });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls fn until it returns a value other than undefined, or throws after timeoutMs. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000, everyMs = 500): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    while (Date.now() < deadline) {
+        try {
+            const v = await fn();
+            if (v !== undefined) return v;
+        } catch (e) {
+            last = e;
+        }
+        await sleep(everyMs);
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}

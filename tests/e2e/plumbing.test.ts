@@ -1,0 +1,45 @@
+/**
+ * The foundation, end to end: the Go-built pulumi engine and command provider
+ * run a program against the booted test hosts, an unchanged second `up`
+ * changes nothing, and `destroy` removes it all.
+ */
+import * as path from "path";
+import { afterAll, describe, expect, it } from "vitest";
+import * as fs from "fs";
+import { ROOT, Stack, run, testHosts } from "./lib";
+
+const dir = path.join(ROOT, "tests", "e2e", "plumbing");
+const stack = new Stack("plumbing", dir);
+
+describe("plumbing: engine, provider and test hosts", () => {
+    afterAll(() => stack.remove());
+
+    it("runs one remote command per host through real pulumi up, then changes nothing, then destroys", () => {
+        const th = testHosts();
+        expect(th.hosts.length).toBeGreaterThanOrEqual(3);
+        stack.init();
+        stack.setObject("hosts", th.hosts.slice(0, 3).map((h, i) => ({
+            name: h.name, address: h.address, hostKey: h.hostKey,
+            // one host through the non-root sudo user, to prove that login works too
+            user: i === 1 ? "deploy" : "root",
+        })));
+        stack.set("sshPrivateKey", fs.readFileSync(th.key, "utf8"), true);
+
+        const first = stack.up();
+        expect(first.stdout).toMatch(/\b4 created\b/); // the stack and three commands
+        const facts = stack.outputs().facts as Record<string, string>;
+        expect(Object.keys(facts).sort()).toEqual(th.hosts.slice(0, 3).map((h) => h.name).sort());
+        for (const v of Object.values(facts)) expect(v.trim()).toMatch(/^x86_64 (running|degraded)$/);
+
+        // A second up with nothing changed must change nothing.
+        // --expect-no-changes makes pulumi itself fail the up on any change.
+        const again = stack.up(["--expect-no-changes"]);
+        expect(again.stdout).toMatch(/\b4 unchanged\b/);
+        expect(again.stdout).not.toMatch(/\b\d+ (created|updated|replaced|deleted)\b/);
+
+        stack.destroy();
+        expect(JSON.parse(stack.pulumi(["stack", "export"]).stdout).deployment.resources ?? []).toEqual([]);
+        const version = run("pulumi", ["version"]).stdout.trim();
+        expect(version).toMatch(/^v3\.\d+\.\d+/);
+    });
+});
