@@ -74,7 +74,9 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             stdin: secretsFile,
         }, { parent: this, dependsOn: this.sentinels.map((s) => s.service) });
 
-        this.verified = verify.stdout.apply(parseVerifyOutput);
+        // The report holds addresses and names only; a provider that marks stdout
+        // secret because stdin was one would otherwise hide the outputs.
+        this.verified = pulumi.unsecret(verify.stdout).apply(parseVerifyOutput);
         this.sentinelEndpoints = cfg.hosts.map((h) => ({ name: h.name, address: h.announceAddress, port: cfg.sentinelPort }));
         this.connection = connectionSettings(cfg.masterName, this.sentinelEndpoints);
         this.registerOutputs({ verified: this.verified });

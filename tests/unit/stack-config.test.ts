@@ -1,0 +1,49 @@
+/**
+ * Reading the stack configuration through the Pulumi runtime: bad input fails
+ * before any resource exists, with the engine's clean RunError.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { readStackConfig } from "../../src/stack-config";
+import { HOSTS, PRIVATE_KEY, REDIS_PASSWORD, presentBinaries } from "./fixtures";
+
+const registered: string[] = [];
+beforeAll(async () => {
+    await pulumi.runtime.setMocks({
+        newResource: (a) => { registered.push(a.name); return { id: a.name, state: a.inputs }; },
+        call: () => ({}),
+    }, "redis-sentinel", "test", false);
+});
+
+function setConfig(values: Record<string, string>, secret: string[]) {
+    const prefixed = Object.fromEntries(Object.entries(values).map(([k, v]) => [`redis-sentinel:${k}`, v]));
+    pulumi.runtime.setAllConfig(prefixed, secret.map((k) => `redis-sentinel:${k}`));
+}
+
+describe("readStackConfig", () => {
+    it("reads a valid stack and returns the secrets as secret outputs", async () => {
+        setConfig({ hosts: JSON.stringify(HOSTS), sshPrivateKey: PRIVATE_KEY, redisPassword: REDIS_PASSWORD }, ["sshPrivateKey", "redisPassword"]);
+        const s = readStackConfig("/project", presentBinaries);
+        expect(s.cluster.hosts.map((h) => h.name)).toEqual(["redis-1", "redis-2", "redis-3"]);
+        expect(await pulumi.isSecret(s.redisPassword)).toBe(true);
+        expect(await pulumi.isSecret(s.sentinelPassword)).toBe(true);
+        expect(await pulumi.isSecret(s.sshPrivateKey)).toBe(true);
+    });
+
+    it("fails with a RunError naming each bad key, before any resource is registered", () => {
+        setConfig({ hosts: JSON.stringify(HOSTS), sshPrivateKey: PRIVATE_KEY, redisPassword: REDIS_PASSWORD, quorum: "7", redisPrt: "1" },
+            ["sshPrivateKey", "redisPassword"]);
+        expect(() => readStackConfig("/project", presentBinaries)).toThrow(pulumi.RunError);
+        expect(() => readStackConfig("/project", presentBinaries)).toThrow(
+            "invalid stack configuration:\n" +
+            '  - redis-sentinel:redisPrt: unknown configuration key (did you mean "redisPort"?)\n' +
+            "  - redis-sentinel:quorum: 7 is larger than the number of Sentinels (3)");
+        expect(registered).toEqual([]);
+    });
+
+    it("refuses a password that was set without --secret", () => {
+        setConfig({ hosts: JSON.stringify(HOSTS), sshPrivateKey: PRIVATE_KEY, redisPassword: REDIS_PASSWORD }, ["sshPrivateKey"]);
+        expect(() => readStackConfig("/project", presentBinaries)).toThrow(
+            "redis-sentinel:redisPassword: is stored in plain text; set it again with: pulumi config set --secret redisPassword ...");
+    });
+});
