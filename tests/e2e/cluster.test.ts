@@ -6,7 +6,8 @@
 import * as fs from "fs";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Stack, TestHosts, onHost, sleep, testHosts, waitFor } from "./lib";
+import { DrillTarget, runDrill, sentinelAwareClient } from "../../src/drill";
+import { Stack, TestHosts, onHost, testHosts, waitFor } from "./lib";
 
 const stack = new Stack("e2e");
 const PASSWORD = "e2e-Redis-password-0123456789";
@@ -29,13 +30,8 @@ function cli(i: number, args: string, port = 6379, pw = PASSWORD): string {
     return onHost(i, `REDISCLI_AUTH='${pw}' /opt/redis-${version}/bin/redis-cli -h 127.0.0.1 -p ${port} ${args}`).stdout.trim();
 }
 const role = (i: number) => /^role:(\w+)/m.exec(cli(i, "INFO replication"))?.[1];
-function client(roleName: "master" | "slave" = "master"): Redis {
-    return new Redis({
-        sentinels, name: "mymaster", role: roleName, password: PASSWORD, sentinelPassword: SENTINEL_PASSWORD,
-        commandTimeout: 1000, maxRetriesPerRequest: 0, enableOfflineQueue: false,
-        sentinelRetryStrategy: () => 200, retryStrategy: () => 200, lazyConnect: false,
-    });
-}
+const target = (): DrillTarget => ({ sentinels, masterName: "mymaster", password: PASSWORD, sentinelPassword: SENTINEL_PASSWORD });
+const client = (roleName: "master" | "slave" = "master"): Redis => sentinelAwareClient(target(), roleName);
 
 describe("main job: a verified Redis Sentinel cluster", () => {
     beforeAll(() => {
@@ -118,53 +114,21 @@ describe("main job: a verified Redis Sentinel cluster", () => {
     });
 
     it("fails over when the master stops, keeps ioredis writing, and takes the old master back as a replica", async () => {
-        const w = client("master");
-        const acked: number[] = [];
-        let stop = false;
-        let lastAck = Date.now();
-        let longestPause = 0;
-        const writer = (async () => {
-            for (let i = 0; !stop; i++) {
-                try {
-                    await w.set(`drill:${i}`, String(i));
-                    acked.push(i);
-                    const now = Date.now();
-                    longestPause = Math.max(longestPause, now - lastAck);
-                    lastAck = now;
-                } catch {
-                    await sleep(50);
-                }
-                await sleep(10);
-            }
-        })();
-        try {
-            await waitFor("writes before the drill", () => (acked.length >= 20 ? true : undefined), 20_000);
-            const ackedBefore = acked.length;
+        const report = await runDrill(target(), async (master) => {
+            expect(master).toBe(`${th.hosts[0].address}:6379`);
             onHost(1, "systemctl stop redis-server");
-            const newMaster = await waitFor("a new master named by the Sentinels", () => {
-                const addr = cli(2, "SENTINEL get-master-addr-by-name mymaster", 26379, SENTINEL_PASSWORD).split("\n")[0];
-                return addr && addr !== th.hosts[0].address ? addr : undefined;
-            }, 60_000);
-            expect([th.hosts[1].address, th.hosts[2].address]).toContain(newMaster);
-            await waitFor("ioredis writing to the new master", () => (acked.length > ackedBefore + 20 ? true : undefined), 60_000);
-            console.log(`measured: failover drill write pause ${(longestPause / 1000).toFixed(1)} s`);
+        });
+        console.log(`measured: failover after stopping the master: client on the new master after ${report.secondsToNewMaster} s, ` +
+            `write pause ${report.writePauseSeconds} s, ${report.writesAcknowledged} writes acknowledged, ${report.writesLost} lost`);
+        expect([`${th.hosts[1].address}:6379`, `${th.hosts[2].address}:6379`]).toContain(report.masterAfter);
+        expect(report.writesLost).toBe(0);
+        const newMaster = report.masterAfter.split(":")[0];
 
-            onHost(1, "systemctl start redis-server");
-            await waitFor("the old master back as a replica", () => {
-                const info = cli(1, "INFO replication");
-                return /^role:slave/m.test(info) && /^master_link_status:up/m.test(info) && info.includes(`master_host:${newMaster}`) ? true : undefined;
-            }, 90_000, 1000);
-        } finally {
-            stop = true;
-            await writer;
-        }
-        // Every acknowledged write is on the new master.
-        const keys = acked.map((i) => `drill:${i}`);
-        const values = await w.mget(...keys);
-        const lost = values.filter((v) => v === null).length;
-        console.log(`measured: failover drill acknowledged ${acked.length} writes, lost ${lost}`);
-        expect(lost).toBe(0);
-        w.disconnect();
+        onHost(1, "systemctl start redis-server");
+        await waitFor("the old master back as a replica", () => {
+            const info = cli(1, "INFO replication");
+            return /^role:slave/m.test(info) && /^master_link_status:up/m.test(info) && info.includes(`master_host:${newMaster}`) ? true : undefined;
+        }, 90_000, 1000);
         expect(role(1)).toBe("slave");
     });
 

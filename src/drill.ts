@@ -1,0 +1,129 @@
+/**
+ * A failover drill against a running cluster: a Sentinel-aware client writes
+ * numbered keys while something happens to the master, and the drill reports
+ * how long the client could not write, when it first wrote to the new master,
+ * and how many acknowledged writes are missing afterwards. Used by the
+ * operator's `npm run drill` and by the end-to-end tests.
+ */
+import Redis from "ioredis";
+
+export interface DrillTarget {
+    readonly sentinels: readonly { host: string; port: number }[];
+    readonly masterName: string;
+    readonly password: string;
+    readonly sentinelPassword: string;
+}
+
+export interface DrillReport {
+    /** Master address before and after the drill, as the Sentinels name it. */
+    readonly masterBefore: string;
+    readonly masterAfter: string;
+    /** Seconds from the disruption until the client's first acknowledged write on the new master. */
+    readonly secondsToNewMaster: number | null;
+    /** Longest gap between two acknowledged writes, in seconds. */
+    readonly writePauseSeconds: number;
+    readonly writesAcknowledged: number;
+    readonly writesLost: number;
+}
+
+export function sentinelAwareClient(t: DrillTarget, role: "master" | "slave" = "master"): Redis {
+    return new Redis({
+        sentinels: t.sentinels.map((s) => ({ host: s.host, port: s.port })),
+        name: t.masterName, role, password: t.password, sentinelPassword: t.sentinelPassword,
+        // Fail fast while the master is away so the writer measures the pause instead of queueing.
+        commandTimeout: 1000, maxRetriesPerRequest: 0, enableOfflineQueue: false,
+        sentinelRetryStrategy: () => 200, retryStrategy: () => 200,
+    });
+}
+
+/** The master address ("ip:port") the first answering Sentinel names. */
+export async function masterAddress(t: DrillTarget): Promise<string> {
+    for (const s of t.sentinels) {
+        const c = new Redis({ host: s.host, port: s.port, password: t.sentinelPassword, lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        try {
+            await c.connect();
+            const r = (await c.call("SENTINEL", "get-master-addr-by-name", t.masterName)) as string[] | null;
+            if (r) return `${r[0]}:${r[1]}`;
+        } catch {
+            // try the next Sentinel
+        } finally {
+            c.disconnect();
+        }
+    }
+    throw new Error("no Sentinel answered get-master-addr-by-name");
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs `disrupt` while writing, waits until the Sentinels name a master other
+ * than the one before (unless `expectNewMaster` is false) and the client has
+ * written to it, then checks every acknowledged write.
+ */
+export async function runDrill(t: DrillTarget, disrupt: (master: string) => Promise<void>, opts: { expectNewMaster?: boolean; timeoutMs?: number; prefix?: string } = {}): Promise<DrillReport> {
+    const prefix = opts.prefix ?? `drill:${Date.now()}`;
+    const expectNew = opts.expectNewMaster ?? true;
+    const timeoutMs = opts.timeoutMs ?? 120_000;
+    const client = sentinelAwareClient(t);
+    // Each acknowledged write with the server that acknowledged it.
+    const acked: { i: number; at: number; server: string }[] = [];
+    let stop = false;
+    const writer = (async () => {
+        for (let i = 0; !stop; i++) {
+            try {
+                await client.set(`${prefix}:${i}`, String(i));
+                acked.push({ i, at: Date.now(), server: client.stream?.remoteAddress ?? "" });
+            } catch {
+                await sleep(20);
+            }
+            await sleep(5);
+        }
+    })();
+    try {
+        const deadline = Date.now() + timeoutMs;
+        while (acked.length < 50) {
+            if (Date.now() > deadline) throw new Error("the client could not write before the drill");
+            await sleep(50);
+        }
+        const masterBefore = await masterAddress(t);
+        const disruptedAt = Date.now();
+        await disrupt(masterBefore);
+        let masterAfter = masterBefore;
+        if (expectNew) {
+            while ((masterAfter = await masterAddress(t).catch(() => masterBefore)) === masterBefore) {
+                if (Date.now() > deadline) throw new Error(`the Sentinels still name ${masterBefore} after ${timeoutMs} ms`);
+                await sleep(200);
+            }
+        }
+        // Wait for writes acknowledged by the master the Sentinels now name.
+        const newHost = masterAfter.slice(0, masterAfter.lastIndexOf(":"));
+        const onNew = () => acked.filter((a) => a.at >= disruptedAt && a.server.replace(/^::ffff:/, "") === newHost);
+        while (onNew().length < 50) {
+            if (Date.now() > deadline) throw new Error(`the client did not write to ${masterAfter}`);
+            await sleep(50);
+        }
+        const firstAfter = onNew()[0];
+        stop = true;
+        await writer;
+        let pause = 0;
+        for (let k = 1; k < acked.length; k++) pause = Math.max(pause, acked[k].at - acked[k - 1].at);
+        const values: (string | null)[] = [];
+        for (let k = 0; k < acked.length; k += 500) {
+            values.push(...(await client.mget(...acked.slice(k, k + 500).map((a) => `${prefix}:${a.i}`))));
+        }
+        const lost = values.filter((v) => v === null).length;
+        // Leave no drill keys behind.
+        for (let k = 0; k < acked.length; k += 500) await client.del(...acked.slice(k, k + 500).map((a) => `${prefix}:${a.i}`));
+        return {
+            masterBefore, masterAfter,
+            secondsToNewMaster: firstAfter ? (firstAfter.at - disruptedAt) / 1000 : null,
+            writePauseSeconds: pause / 1000,
+            writesAcknowledged: acked.length,
+            writesLost: lost,
+        };
+    } finally {
+        stop = true;
+        await writer;
+        client.disconnect();
+    }
+}
