@@ -1,13 +1,15 @@
 /**
  * The whole cluster: a data node and a Sentinel on every host, started in the
- * order Redis needs (initial master, then replicas, then Sentinels), then a
- * verification that fails the `up` if the cluster is not what was asked for.
+ * order Redis needs (initial master, then replicas, then Sentinels), a rolling
+ * restart for changes that need one, then a verification that fails the `up`
+ * if the cluster is not what was asked for.
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig, initialMaster } from "./config";
-import { DataNode } from "./host";
+import { DataNode, PENDING_DIR, RESTART_DIRECTIVES, SECRETS_FILE, hostStep } from "./host";
+import { restartRevision, rollOrder } from "./rollout";
 import { SentinelNode } from "./sentinel";
 import { renderRedisConf, renderRedisUnit, renderSentinelConf, renderSentinelUnit } from "./render";
 import { remoteCommand } from "./shell";
@@ -58,6 +60,19 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             config: cfg, host, dataNode: nodes.get(host.name)!, startAfter: allData,
         }, { parent: this }));
 
+        // The rolling restart: one host at a time, replicas first, the current master
+        // last; each step is a no-op unless a change on its host waits for a restart.
+        let previous: pulumi.Resource[] = [...this.dataNodes.flatMap((n) => n.steps), ...this.sentinels.flatMap((n) => n.steps)];
+        for (const step of rollOrder(cfg)) {
+            const node = nodes.get(step.host.name)!;
+            previous = [hostStep(step.pass === "replicas" ? "restart" : "restart-master",
+                { host: step.host, connection: node.connection, parent: node }, "roll", [
+                    step.pass, `${cfg.paths.installDir}/bin/redis-cli`, String(cfg.redisPort), String(cfg.sentinelPort),
+                    cfg.masterName, cfg.serviceUser, PENDING_DIR, cfg.paths.configDir, SECRETS_FILE, "120",
+                    RESTART_DIRECTIVES.join(" "), restartRevision(cfg, step.host),
+                ], { dependsOn: previous })];
+        }
+
         // Any change to what the hosts run re-runs the verification; nothing else does,
         // so an `up` with nothing changed changes nothing.
         const revision = crypto.createHash("sha256").update(JSON.stringify([
@@ -72,7 +87,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
                 String(args.verifyTimeoutSeconds ?? 90), ...cfg.hosts.map((h) => `${h.name}=${h.announceAddress}`),
             ]) + ` # revision ${revision}`,
             stdin: secretsFile,
-        }, { parent: this, dependsOn: this.sentinels.map((s) => s.service) });
+        }, { parent: this, dependsOn: previous });
 
         // The report holds addresses and names only; a provider that marks stdout
         // secret because stdin was one would otherwise hide the outputs.

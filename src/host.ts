@@ -11,10 +11,23 @@ import { ClusterConfig, HostSpec } from "./config";
 import { renderRedisConf, renderRedisUnit, renderSysctl, renderThpTmpfiles } from "./render";
 import { RemoteScript, remoteCommand, shq } from "./shell";
 
+/**
+ * redis.conf directives that take effect only at a restart (or that this
+ * deployer will not change live: a port or bind change would pull a node out
+ * from under the Sentinels). Everything else goes through CONFIG SET; what Redis
+ * itself refuses as immutable is restarted too.
+ */
+export const RESTART_DIRECTIVES = [
+    "port", "bind", "daemonize", "supervised", "logfile", "dir", "dbfilename",
+    "appendfilename", "appenddirname", "requirepass", "masterauth",
+];
+
 /** Where the deployer keeps its own files on a host (root-owned). */
 export const DEPLOY_DIR = "/var/lib/redis-sentinel-pulumi";
 export const STAGE_DIR = `${DEPLOY_DIR}/stage`;
 export const SECRETS_FILE = `${DEPLOY_DIR}/secrets.env`;
+/** Marks (one file per unit) of changes that wait for the rolling restart. */
+export const PENDING_DIR = `${DEPLOY_DIR}/pending`;
 export const REDIS_UNIT = "redis-server";
 export const SENTINEL_UNIT = "redis-sentinel";
 
@@ -85,6 +98,8 @@ export class DataNode extends pulumi.ComponentResource {
     /** The stored passwords file. */
     readonly secrets: command.remote.Command;
     readonly connection: command.types.input.remote.ConnectionArgs;
+    /** Every step that puts something on the host: the rolling restart waits for all of them. */
+    readonly steps: readonly pulumi.Resource[];
 
     constructor(name: string, args: DataNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("redis-sentinel:index:DataNode", name, {}, opts);
@@ -126,25 +141,26 @@ export class DataNode extends pulumi.ComponentResource {
         const server = staged("server");
         const cliCopy = staged("cli");
         this.install = hostStep("install", s, "install-binaries",
-            [server.remotePath, cliCopy.remotePath, cfg.binaries.server.sha256, cfg.binaries.cli.sha256, p.installDir, cfg.redisVersion],
+            [server.remotePath, cliCopy.remotePath, cfg.binaries.server.sha256, cfg.binaries.cli.sha256, p.installDir, cfg.redisVersion, PENDING_DIR],
             { delete: `rm -rf -- ${shq(p.installDir)}`, dependsOn: [server.copy, cliCopy.copy] });
 
         const confFile = `${p.configDir}/redis.conf`;
         const conf = hostStep("redis-config", s, "apply-config",
-            ["redis", confFile, cfg.serviceUser, SECRETS_FILE, cli, String(cfg.redisPort), cfg.masterName],
+            ["redis", confFile, cfg.serviceUser, SECRETS_FILE, cli, String(cfg.redisPort), cfg.masterName, PENDING_DIR, RESTART_DIRECTIVES.join(" ")],
             { stdin: renderRedisConf(cfg, host), delete: `rm -f ${shq(confFile)} ${shq(`${confFile}.rendered`)}`, dependsOn: [this.install, this.secrets] });
 
         const unitFile = `/etc/systemd/system/${REDIS_UNIT}.service`;
-        const unit = hostStep("redis-unit", s, "put-file", [unitFile, "root", "0644", `unit:${REDIS_UNIT}`], {
+        const unit = hostStep("redis-unit", s, "put-file", [unitFile, "root", "0644", `unit:${REDIS_UNIT}`, PENDING_DIR], {
             stdin: renderRedisUnit(cfg, host), delete: `rm -f ${shq(unitFile)} && systemctl daemon-reload`, dependsOn: [this.install],
         });
 
         this.service = hostStep("redis-service", s, "service",
-            [REDIS_UNIT, cli, String(cfg.redisPort), "REDIS_PASSWORD", SECRETS_FILE],
+            [REDIS_UNIT, cli, String(cfg.redisPort), "REDIS_PASSWORD", SECRETS_FILE, PENDING_DIR],
             {
                 delete: remoteStop(REDIS_UNIT),
                 dependsOn: [conf, unit, ...(args.startAfter ?? [])],
             });
+        this.steps = [prepare, this.secrets, this.install, conf, unit, this.service];
         this.registerOutputs({});
     }
 }

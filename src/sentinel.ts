@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig, HostSpec } from "./config";
-import { DataNode, HostStepArgs, SECRETS_FILE, SENTINEL_UNIT, hostStep, remoteStop } from "./host";
+import { DataNode, HostStepArgs, PENDING_DIR, RESTART_DIRECTIVES, SECRETS_FILE, SENTINEL_UNIT, hostStep, remoteStop } from "./host";
 import { renderSentinelConf, renderSentinelUnit } from "./render";
 import { shq } from "./shell";
 
@@ -23,6 +23,8 @@ export interface SentinelNodeArgs {
 export class SentinelNode extends pulumi.ComponentResource {
     /** The running redis-sentinel service. */
     readonly service: command.remote.Command;
+    /** Every step that puts something on the host. */
+    readonly steps: readonly pulumi.Resource[];
 
     constructor(name: string, args: SentinelNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("redis-sentinel:index:SentinelNode", name, {}, opts);
@@ -33,7 +35,7 @@ export class SentinelNode extends pulumi.ComponentResource {
 
         const confFile = `${p.configDir}/sentinel.conf`;
         const conf = hostStep("sentinel-config", s, "apply-config",
-            ["sentinel", confFile, cfg.serviceUser, SECRETS_FILE, cli, String(cfg.sentinelPort), cfg.masterName],
+            ["sentinel", confFile, cfg.serviceUser, SECRETS_FILE, cli, String(cfg.sentinelPort), cfg.masterName, PENDING_DIR, RESTART_DIRECTIVES.join(" ")],
             {
                 stdin: renderSentinelConf(cfg, host),
                 delete: `rm -f ${shq(confFile)} ${shq(`${confFile}.rendered`)}`,
@@ -41,15 +43,16 @@ export class SentinelNode extends pulumi.ComponentResource {
             });
 
         const unitFile = `/etc/systemd/system/${SENTINEL_UNIT}.service`;
-        const unit = hostStep("sentinel-unit", s, "put-file", [unitFile, "root", "0644", `unit:${SENTINEL_UNIT}`], {
+        const unit = hostStep("sentinel-unit", s, "put-file", [unitFile, "root", "0644", `unit:${SENTINEL_UNIT}`, PENDING_DIR], {
             stdin: renderSentinelUnit(cfg, host),
             delete: `rm -f ${shq(unitFile)} && systemctl daemon-reload`,
             dependsOn: [dataNode.install],
         });
 
         this.service = hostStep("sentinel-service", s, "service",
-            [SENTINEL_UNIT, cli, String(cfg.sentinelPort), "SENTINEL_PASSWORD", SECRETS_FILE],
+            [SENTINEL_UNIT, cli, String(cfg.sentinelPort), "SENTINEL_PASSWORD", SECRETS_FILE, PENDING_DIR],
             { delete: remoteStop(SENTINEL_UNIT), dependsOn: [conf, unit, ...(args.startAfter ?? [])] });
+        this.steps = [conf, unit, this.service];
         this.registerOutputs({});
     }
 }

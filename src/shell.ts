@@ -13,7 +13,10 @@ export function shq(word: string): string {
 
 export type RemoteScript =
     | "prepare" | "put-file" | "put-secrets" | "install-binaries"
-    | "apply-config" | "service" | "verify";
+    | "apply-config" | "service" | "verify" | "roll";
+
+/** Scripts that call another one as a shell function (roll re-merges configs with apply-config). */
+const USES: Partial<Record<RemoteScript, RemoteScript[]>> = { roll: ["apply-config"] };
 
 const SCRIPT_DIR = path.join(__dirname, "remote");
 
@@ -27,5 +30,16 @@ export function scriptText(name: RemoteScript): string {
  */
 export function remoteCommand(sshUser: string, name: RemoteScript, args: readonly string[]): string {
     const sudo = sshUser === "root" ? "" : "sudo -n ";
-    return `${sudo}sh -c ${shq(scriptText(name))} ${[name, ...args].map(shq).join(" ")}`;
+    return `${sudo}sh -c ${shq(withFunctions(name))} ${[name, ...args].map(shq).join(" ")}`;
+}
+
+/** The script, preceded by the scripts it uses, each defined as a function (apply-config -> apply_config). */
+export function withFunctions(name: RemoteScript): string {
+    const prelude = (USES[name] ?? []).map((dep) => {
+        const fn = dep.replace(/-/g, "_");
+        const marker = `${fn.toUpperCase()}_SCRIPT_EOF`;
+        return `${fn}_script=$(cat <<'${marker}'\n${scriptText(dep)}\n${marker}\n)\n` +
+            `${fn}() { sh -c "$${fn}_script" ${dep} "$@"; }\n`;
+    }).join("");
+    return prelude + scriptText(name);
 }

@@ -1,7 +1,7 @@
 # apply-config: installs a rendered redis.conf or sentinel.conf on a host without
 # ever taking from Redis or Sentinel what they own at run time.
 #
-#   sh -c "$script" apply-config KIND TARGET OWNER SECRETS CLI PORT MASTER_NAME < rendered
+#   sh -c "$script" apply-config KIND TARGET OWNER SECRETS CLI PORT MASTER_NAME PENDING_DIR RESTART_DIRECTIVES < rendered
 #
 # KIND is redis or sentinel. The rendered file arrives on stdin with password
 # placeholders; the passwords come from SECRETS (root-only, written by the
@@ -16,11 +16,13 @@
 #     directives are applied with CONFIG SET while the server runs.
 #   - sentinel: myid, epochs, known-replica, known-sentinel and the monitored
 #     master's address are kept; per-master settings change with SENTINEL SET.
-#   - a change that needs a restart is refused (nothing is touched) while the
-#     service runs: restarts are never done behind the operator's back.
+#   - a change that needs a restart is written but not applied while the
+#     service runs: PENDING_DIR/<unit> marks it for the rolling restart
+#     (roll.sh), which restarts one node at a time.
 set -eu
 export LC_ALL=C
-kind=$1 target=$2 owner=$3 secrets=$4 cli=$5 port=$6 master=$7
+kind=$1 target=$2 owner=$3 secrets=$4 cli=$5 port=$6 master=$7 pending=$8 restart_directives=" $9 "
+if [ "$kind" = redis ]; then unit=redis-server; else unit=redis-sentinel; fi
 
 umask 077
 work=$(mktemp -d)
@@ -107,10 +109,10 @@ awk -F '\t' 'NR == FNR { seen[$1] = 1; next } !($1 in seen) { print $1 }' "$work
 : > "$work/live"
 : > "$work/restart"
 while IFS="$(printf '\t')" read -r k v; do
+    case "$kind:$restart_directives" in
+        redis:*" $k "*) echo "$k" >> "$work/restart"; continue ;;
+    esac
     case "$kind:$k" in
-        redis:port|redis:bind|redis:daemonize|redis:supervised|redis:logfile|redis:dir|\
-        redis:appendfilename|redis:appenddirname|redis:requirepass|redis:masterauth)
-            echo "$k" >> "$work/restart" ;;
         redis:replicaof|redis:slaveof)
             : ;; # topology belongs to Sentinel after the first install
         redis:*)
@@ -126,12 +128,8 @@ while IFS="$(printf '\t')" read -r k v; do
 done < "$work/changed"
 cat "$work/removed" >> "$work/restart"
 
+restart_needed=no
 if running; then
-    if [ -s "$work/restart" ]; then
-        echo "apply-config: $target: these changes need a restart of the running $kind service, which this deployer does not do yet: $(tr '\n' ' ' < "$work/restart")" >&2
-        echo "apply-config: nothing was changed; revert them or restart the nodes one at a time yourself" >&2
-        exit 3
-    fi
     while IFS="$(printf '\t')" read -r k v; do
         if [ "$kind" = redis ]; then
             if [ "$v" = '""' ]; then
@@ -142,12 +140,18 @@ if running; then
         else
             out=$("$cli" -h 127.0.0.1 -p "$port" SENTINEL SET "$master" "$k" "$v" 2>&1) || true
         fi
-        if [ "$out" != OK ]; then
-            echo "apply-config: $kind on port $port refused $k $v: $out" >&2
-            exit 4
-        fi
-        echo "$kind: applied $k $v live"
+        case "$out" in
+            OK) echo "$kind: applied $k $v live" ;;
+            *immutable*) echo "$k" >> "$work/restart" ;; # Redis says: only at start
+            *)
+                echo "apply-config: $kind on port $port refused $k $v: $out" >&2
+                exit 4 ;;
+        esac
     done < "$work/live"
+    if [ -s "$work/restart" ]; then
+        restart_needed=yes
+        echo "$kind: needs a restart for: $(sort -u "$work/restart" | tr '\n' ' ')(done by the rolling restart step)"
+    fi
 fi
 
 # Merge: the new rendered file, plus what the running service owns from the live file.
@@ -180,4 +184,5 @@ tmp=$(mktemp "$target.XXXXXX")
 cat "$work/merged" > "$tmp"
 install_file "$tmp" "$target"
 save_rendered
+if [ "$restart_needed" = yes ]; then mkdir -p "$pending" && touch "$pending/$unit"; fi
 echo "$kind: updated $target"

@@ -1,8 +1,15 @@
 # service: enables and starts a unit, then waits until it answers PING.
 #
-#   sh -c "$script" service UNIT CLI PORT PASSWORD_KEY SECRETS
+#   sh -c "$script" service UNIT CLI PORT PASSWORD_KEY SECRETS PENDING_DIR
+#
+# A running unit with a restart pending is left alone: the rolling restart
+# step restarts it (and it may not answer on a new port before that).
 set -eu
-unit=$1 cli=$2 port=$3 key=$4 secrets=$5
+unit=$1 cli=$2 port=$3 key=$4 secrets=$5 pending=$6
+if [ -f "$pending/$unit" ] && systemctl is-active --quiet "$unit"; then
+    echo "$unit: running; restart pending for the rolling restart step"
+    exit 0
+fi
 REDISCLI_AUTH=$(sed -n "s/^$key=//p" "$secrets")
 export REDISCLI_AUTH
 systemctl enable --now "$unit"

@@ -11,6 +11,7 @@ import * as path from "path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseClusterConfig } from "../../src/config";
 import { renderRedisConf, renderSentinelConf } from "../../src/render";
+import { RESTART_DIRECTIVES } from "../../src/host";
 import { scriptText } from "../../src/shell";
 import { raw } from "./fixtures";
 
@@ -35,11 +36,13 @@ esac
 function apply(kind: "redis" | "sentinel", target: string, rendered: string) {
     const port = kind === "redis" ? "6379" : "26379";
     const r = spawnSync("sh", ["-c", scriptText("apply-config"), "apply-config", kind, target, user,
-        path.join(dir, "secrets.env"), path.join(dir, "redis-cli"), port, "mymaster"], { input: rendered, encoding: "utf8" });
+        path.join(dir, "secrets.env"), path.join(dir, "redis-cli"), port, "mymaster", path.join(dir, "pending"), RESTART_DIRECTIVES.join(" ")],
+        { input: rendered, encoding: "utf8" });
     return { code: r.status, out: r.stdout, err: r.stderr };
 }
 const calls = () => (fs.existsSync(cliLog) ? fs.readFileSync(cliLog, "utf8").trim().split("\n").filter((l) => !l.includes("PING")) : []);
 const running = () => fs.writeFileSync(path.join(dir, "running"), "");
+const pending = () => (fs.existsSync(path.join(dir, "pending")) ? fs.readdirSync(path.join(dir, "pending")).sort() : []);
 
 const cfg = parseClusterConfig(raw());
 const cfgWith = (o: Record<string, string>) => parseClusterConfig(raw(o));
@@ -102,18 +105,51 @@ describe("apply-config for redis.conf", () => {
         expect(text).toContain("replicaof 10.0.0.1 6379\n");
     });
 
-    it("refuses a restart-only change while the server runs and leaves the file alone", () => {
+    it("writes a restart-only change of a running server and marks it for the rolling restart, without CONFIG SET", () => {
         const target = path.join(dir, "redis.conf");
         apply("redis", target, renderRedisConf(cfg, h2));
-        const before = fs.readFileSync(target, "utf8");
         running();
-        const changed = cfgWith({ redisPort: "6380" });
+        const changed = cfgWith({ redisPort: "6380", maxmemory: "100mb" });
         const r = apply("redis", target, renderRedisConf(changed, changed.hosts[1]));
-        expect(r.code).toBe(3);
-        expect(r.err).toContain("these changes need a restart of the running redis service");
-        expect(r.err).toContain("port");
-        expect(calls()).toEqual([]);
-        expect(fs.readFileSync(target, "utf8")).toBe(before);
+        expect(r.err).toBe("");
+        expect(r.code).toBe(0);
+        expect(r.out).toContain("redis: needs a restart for: port (done by the rolling restart step)");
+        // The live-settable part still applies live; the port waits for the restart.
+        expect(calls()).toEqual(["AUTH=r-pass-0123456789abc -h 127.0.0.1 -p 6379 CONFIG SET maxmemory 100mb"]);
+        expect(fs.readFileSync(target, "utf8")).toContain("port 6380\n");
+        expect(pending()).toEqual(["redis-server"]);
+    });
+
+    it("marks a directive Redis calls immutable for the rolling restart", () => {
+        const target = path.join(dir, "redis.conf");
+        apply("redis", target, renderRedisConf(cfg, h2));
+        running();
+        fs.writeFileSync(path.join(dir, "redis-cli"), `#!/bin/sh
+echo "$*" >> ${JSON.stringify(cliLog)}
+case "$*" in
+  *PING*) echo PONG ;;
+  *io-threads*) echo "ERR CONFIG SET failed (possibly related to argument 'io-threads') - can't set immutable config" ;;
+  *) echo OK ;;
+esac
+`, { mode: 0o755 });
+        const changed = cfgWith({ extraDirectives: JSON.stringify({ "io-threads": "2" }) });
+        const r = apply("redis", target, renderRedisConf(changed, changed.hosts[1]));
+        expect(r.code).toBe(0);
+        expect(r.out).toContain("needs a restart for: io-threads");
+        expect(pending()).toEqual(["redis-server"]);
+    });
+
+    it("fails on a value Redis refuses, naming it", () => {
+        const target = path.join(dir, "redis.conf");
+        apply("redis", target, renderRedisConf(cfg, h2));
+        running();
+        fs.writeFileSync(path.join(dir, "redis-cli"), `#!/bin/sh
+case "$*" in *PING*) echo PONG ;; *) echo "ERR Invalid argument" ;; esac
+`, { mode: 0o755 });
+        const changed = cfgWith({ extraDirectives: JSON.stringify({ "hz": "5000" }) });
+        const r = apply("redis", target, renderRedisConf(changed, changed.hosts[1]));
+        expect(r.code).toBe(4);
+        expect(r.err).toBe("apply-config: redis on port 6379 refused hz 5000: ERR Invalid argument\n");
     });
 
     it("writes a restart-only change when the server is stopped", () => {
@@ -122,6 +158,8 @@ describe("apply-config for redis.conf", () => {
         const changed = cfgWith({ redisPort: "6380" });
         expect(apply("redis", target, renderRedisConf(changed, changed.hosts[1])).code).toBe(0);
         expect(fs.readFileSync(target, "utf8")).toContain("port 6380\n");
+        // Not running: it starts with the new file, nothing waits for a restart.
+        expect(pending()).toEqual([]);
     });
 });
 
@@ -190,13 +228,18 @@ describe("apply-config for sentinel.conf", () => {
         expect(fs.readFileSync(target, "utf8")).toContain("sentinel monitor mymaster 10.0.0.3 6379 2\n");
     });
 
-    it("refuses a port change of a running Sentinel", () => {
+    it("marks a port change of a running Sentinel for the rolling restart and keeps its state", () => {
         const target = path.join(dir, "sentinel.conf");
         apply("sentinel", target, renderSentinelConf(cfg, h2));
+        afterFailover(target);
         running();
         const changed = cfgWith({ sentinelPort: "26380" });
         const r = apply("sentinel", target, renderSentinelConf(changed, changed.hosts[1]));
-        expect(r.code).toBe(3);
-        expect(r.err).toContain("port");
+        expect(r.code).toBe(0);
+        expect(r.out).toContain("sentinel: needs a restart for: port sentinel announce-port (done by the rolling restart step)");
+        expect(pending()).toEqual(["redis-sentinel"]);
+        const text = fs.readFileSync(target, "utf8");
+        expect(text).toContain("port 26380\n");
+        for (const line of sentinelState) expect(text).toContain(`${line}\n`);
     });
 });

@@ -87,8 +87,16 @@ describe("resource graph", () => {
             expect(cmd(`${h}-install`).deps).toEqual(expect.arrayContaining([`${h}-copy-redis-server`, `${h}-copy-redis-cli`]));
             expect(cmd(`${h}-redis-config`).deps).toEqual(expect.arrayContaining([`${h}-install`, `${h}-secrets`]));
         }
-        expect(cmd("redis-verify").deps).toEqual(expect.arrayContaining(
-            ["redis-1-sentinel-service", "redis-2-sentinel-service", "redis-3-sentinel-service"]));
+        // The rolling restart: every file in place first, then one host at a time,
+        // the replica pass on every host before the master pass; then the verification.
+        expect(cmd("redis-1-restart").deps).toEqual(expect.arrayContaining(
+            ["redis-3-sentinel-service", "redis-2-redis-config", "redis-1-install", "redis-3-redis-unit"]));
+        const chain = ["redis-1-restart", "redis-2-restart", "redis-3-restart", "redis-1-restart-master", "redis-2-restart-master", "redis-3-restart-master"];
+        for (let i = 1; i < chain.length; i++) expect(cmd(chain[i]).deps).toEqual([chain[i - 1]]);
+        expect(cmd("redis-2-restart").parent).toBe("redis-2");
+        expect(cmd("redis-2-restart").inputs.create).toContain("'roll' 'replicas' ");
+        expect(cmd("redis-2-restart-master").inputs.create).toContain("'roll' 'master' ");
+        expect(cmd("redis-verify").deps).toEqual(["redis-3-restart-master"]);
     });
 
     it("sends each host its own rendered file on stdin, with placeholders instead of passwords", async () => {
@@ -120,7 +128,7 @@ describe("resource graph", () => {
             // stdin carries a password only as a secret.
             if (JSON.stringify(r.inputs.stdin ?? "").includes(REDIS_PASSWORD)) expect(isSecret(r.inputs.stdin)).toBe(true);
         }
-        expect(commands).toBe(3 * 13 + 1);
+        expect(commands).toBe(3 * 15 + 1);
         const secrets = cmd("redis-1-secrets").inputs.stdin;
         expect(isSecret(secrets)).toBe(true);
         expect(secrets.value).toBe(`REDIS_PASSWORD=${REDIS_PASSWORD}\nSENTINEL_PASSWORD=${REDIS_PASSWORD}\n`);
@@ -155,6 +163,19 @@ describe("resource graph", () => {
         await deploy({ maxmemory: "512mb" });
         const changed = [...registered].filter(([k, v]) => before.get(k) !== JSON.stringify(v.inputs)).map(([k]) => k).sort();
         expect(changed).toEqual(["redis-1-redis-config", "redis-2-redis-config", "redis-3-redis-config", "redis-verify"]);
+    });
+
+    it("changes the config and restart steps when the port changes", async () => {
+        await deploy();
+        const before = new Map([...registered].map(([k, v]) => [k, JSON.stringify(v.inputs)]));
+        await deploy({ redisPort: "6380" });
+        const changed = [...registered].filter(([k, v]) => before.get(k) !== JSON.stringify(v.inputs)).map(([k]) => k).sort();
+        // redis-service and sentinel-service change too: their wait-for-PING uses the port.
+        for (const h of ["redis-1", "redis-2", "redis-3"]) {
+            expect(changed).toEqual(expect.arrayContaining([`${h}-redis-config`, `${h}-sentinel-config`, `${h}-restart`, `${h}-restart-master`]));
+            expect(changed).not.toContain(`${h}-redis-unit`);
+            expect(changed).not.toContain(`${h}-install`);
+        }
     });
 
     it("keeps the data directory on destroy unless asked to purge it", async () => {

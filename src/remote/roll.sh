@@ -1,0 +1,146 @@
+# roll: applies pending restarts on this host, as one step of a rolling restart.
+#
+#   sh -c "$script" roll PASS CLI RPORT SPORT MASTER_NAME OWNER PENDING_DIR CONFIG_DIR SECRETS TIMEOUT_S RESTART_DIRECTIVES [REVISION]
+#
+# The deploy steps never restart a running service: a change that needs a
+# restart is written to disk and marked in PENDING_DIR (one file per unit).
+# The cluster runs this script on every host one at a time, twice:
+#   pass replicas: restarts a pending Sentinel, and a pending data node that is
+#                  a replica, then waits until it is back in sync;
+#   pass master:   if this host's data node is the current master (as Redis
+#                  says, not the stack's initial role) and needs a restart, it
+#                  pauses writes, waits until the replicas have every write,
+#                  has the Sentinels fail over, and only then restarts.
+# So replicas go first, the master last, and no acknowledged write is lost.
+# REVISION is only there so the step runs again when what it restarts for changes.
+# apply_config (apply-config.sh) is defined by the command that runs this script.
+set -eu
+pass=$1 cli=$2 rport=$3 sport=$4 mname=$5 owner=$6 pending=$7 confdir=$8 secrets=$9 timeout=${10} restart_directives=${11}
+RPASS=$(sed -n 's/^REDIS_PASSWORD=//p' "$secrets")
+SPASS=$(sed -n 's/^SENTINEL_PASSWORD=//p' "$secrets")
+
+r() { h=$1; shift; REDISCLI_AUTH=$RPASS "$cli" -h "$h" -p "$rport" "$@" 2>&1 | tr -d '\r'; }
+s() { h=$1; shift; REDISCLI_AUTH=$SPASS "$cli" -h "$h" -p "$sport" "$@" 2>&1 | tr -d '\r'; }
+field() { printf '%s\n' "$1" | sed -n "s/^$2://p" | head -n1; }
+now_ms() { date +%s%3N; }
+deadline() { echo $(( $(date +%s) + timeout )); }
+
+# Stopped, the service cannot rewrite its file under us; then the file is made
+# from the last rendered one plus what the service owns (replicaof, Sentinel state).
+remerge() { # kind file port
+    if [ -f "$confdir/$2.rendered" ]; then
+        apply_config "$1" "$confdir/$2" "$owner" "$secrets" "$cli" "$3" "$mname" "$pending" "$restart_directives" < "$confdir/$2.rendered"
+    fi
+}
+
+wait_ping() { # host port password what
+    end=$(deadline)
+    until REDISCLI_AUTH=$3 "$cli" -h "$1" -p "$2" PING 2>/dev/null | grep -q PONG; do
+        [ "$(date +%s)" -lt "$end" ] || { echo "roll: $4 did not answer PING within ${timeout}s" >&2; exit 1; }
+        sleep 0.5
+    done
+}
+
+# A replica is in sync when its link is up and it has the master's offset.
+wait_in_sync() {
+    end=$(deadline)
+    while :; do
+        info=$(r 127.0.0.1 INFO replication)
+        if [ "$(field "$info" role)" = master ]; then return 0; fi
+        if [ "$(field "$info" master_link_status)" = up ]; then
+            mhost=$(field "$info" master_host)
+            moff=$(field "$(r "$mhost" INFO replication)" master_repl_offset)
+            off=$(field "$info" slave_repl_offset)
+            if [ -n "$moff" ] && [ -n "$off" ] && [ "$off" -ge "$moff" ]; then
+                echo "redis-server: in sync with $mhost at offset $off"
+                return 0
+            fi
+        fi
+        [ "$(date +%s)" -lt "$end" ] || { echo "roll: the replica is not in sync after ${timeout}s: $(printf '%s' "$info" | tr '\n' ' ')" >&2; exit 1; }
+        sleep 0.5
+    done
+}
+
+restart_redis() {
+    systemctl stop redis-server
+    remerge redis redis.conf "$rport"
+    systemctl start redis-server
+    wait_ping 127.0.0.1 "$rport" "$RPASS" redis-server
+    wait_in_sync
+    rm -f "$pending/redis-server"
+    echo "redis-server: restarted"
+}
+
+restart_sentinel() {
+    systemctl stop redis-sentinel
+    remerge sentinel sentinel.conf "$sport"
+    systemctl start redis-sentinel
+    wait_ping 127.0.0.1 "$sport" "$SPASS" redis-sentinel
+    end=$(deadline)
+    until s 127.0.0.1 SENTINEL CKQUORUM "$mname" | grep -q '^OK'; do
+        [ "$(date +%s)" -lt "$end" ] || { echo "roll: the restarted Sentinel has no quorum after ${timeout}s" >&2; exit 1; }
+        sleep 0.5
+    done
+    rm -f "$pending/redis-sentinel"
+    echo "redis-sentinel: restarted"
+}
+
+# Moves the master role away from this node without losing acknowledged writes.
+move_master_away() {
+    info=$(r 127.0.0.1 INFO replication)
+    n=$(printf '%s\n' "$info" | grep -c '^slave[0-9]*:.*state=online' || true)
+    [ "$n" -gt 0 ] || { echo "roll: this master has no online replica to hand over to; not restarting it" >&2; exit 1; }
+    t0=$(now_ms)
+    # Writes wait (clients see latency, not errors) while the replicas catch up.
+    r 127.0.0.1 CLIENT PAUSE $(( timeout * 1000 )) WRITE >/dev/null
+    end=$(( $(date +%s) + 10 ))
+    while :; do
+        info=$(r 127.0.0.1 INFO replication)
+        moff=$(field "$info" master_repl_offset)
+        behind=$(printf '%s\n' "$info" | sed -n 's/^slave[0-9]*:.*offset=\([0-9]*\).*/\1/p' | awk -v m="$moff" '$1 < m' | wc -l)
+        [ "$behind" -eq 0 ] && break
+        if [ "$(date +%s)" -ge "$end" ]; then
+            r 127.0.0.1 CLIENT UNPAUSE >/dev/null
+            echo "roll: replicas did not catch up with the master within 10s; not failing over" >&2
+            exit 1
+        fi
+        sleep 0.05
+    done
+    me=$(field "$info" master_replid)
+    out=$(s 127.0.0.1 SENTINEL FAILOVER "$mname")
+    [ "$out" = OK ] || { r 127.0.0.1 CLIENT UNPAUSE >/dev/null; echo "roll: SENTINEL FAILOVER refused: $out" >&2; exit 1; }
+    end=$(deadline)
+    while :; do
+        addr=$(s 127.0.0.1 SENTINEL get-master-addr-by-name "$mname" | head -n1)
+        if [ -n "$addr" ] && [ "$(field "$(r "$addr" INFO replication)" role)" = master ] &&
+           [ "$(field "$(r "$addr" INFO replication)" master_replid)" != "$me" ]; then break; fi
+        if [ "$(date +%s)" -ge "$end" ]; then
+            r 127.0.0.1 CLIENT UNPAUSE >/dev/null
+            echo "roll: no new master after SENTINEL FAILOVER within ${timeout}s" >&2
+            exit 1
+        fi
+        sleep 0.05
+    done
+    t1=$(now_ms)
+    r 127.0.0.1 CLIENT UNPAUSE >/dev/null
+    echo "master moved to $addr; write pause $(( t1 - t0 )) ms"
+}
+
+case "$pass" in
+    replicas)
+        if [ -f "$pending/redis-sentinel" ]; then restart_sentinel; fi
+        if [ -f "$pending/redis-server" ]; then
+            if [ "$(field "$(r 127.0.0.1 INFO replication)" role)" = master ]; then
+                echo "redis-server: current master; restarts in the master pass, after the replicas"
+            else
+                restart_redis
+            fi
+        fi ;;
+    master)
+        if [ -f "$pending/redis-server" ]; then
+            if [ "$(field "$(r 127.0.0.1 INFO replication)" role)" = master ]; then move_master_away; fi
+            restart_redis
+        fi ;;
+    *) echo "roll: unknown pass $pass" >&2; exit 2 ;;
+esac
+echo "roll ($pass): done"

@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { parseClusterConfig } from "../../src/config";
+import { restartRevision, rollOrder } from "../../src/rollout";
+import { presentBinaries, raw } from "./fixtures";
+
+const cfg = parseClusterConfig(raw());
+const rev = (o: Record<string, string>, host = 1, files = presentBinaries) => {
+    const c = parseClusterConfig(raw(o, files));
+    return restartRevision(c, c.hosts[host]);
+};
+
+describe("rolling restart order", () => {
+    it("visits every host in the replica pass, then every host in the master pass", () => {
+        expect(rollOrder(cfg).map((s) => `${s.pass}:${s.host.name}`)).toEqual([
+            "replicas:redis-1", "replicas:redis-2", "replicas:redis-3",
+            "master:redis-1", "master:redis-2", "master:redis-3",
+        ]);
+    });
+
+    it("does not depend on which host the stack calls master (Sentinel decides at run time)", () => {
+        const moved = parseClusterConfig(raw({ hosts: JSON.stringify([
+            { name: "redis-1", address: "10.0.0.1" }, { name: "redis-2", address: "10.0.0.2" }, { name: "redis-3", address: "10.0.0.3", role: "master" },
+        ]) }));
+        expect(rollOrder(moved).map((s) => s.host.name)).toEqual(rollOrder(cfg).map((s) => s.host.name));
+    });
+});
+
+describe("what makes a restart step run", () => {
+    const base = rev({});
+    it("ignores changes applied live", () => {
+        for (const o of [{ maxmemory: "1gb" }, { maxmemoryPolicy: "allkeys-lru" }, { quorum: "3" }, { downAfterMilliseconds: "3000" },
+            { persistence: JSON.stringify({ appendfsync: "always" }) }, { minReplicasToWrite: "2" }]) {
+            expect(rev(o)).toBe(base);
+        }
+    });
+    it("follows ports, paths, binaries and extra directives", () => {
+        expect(rev({ redisPort: "6380" })).not.toBe(base);
+        expect(rev({ sentinelPort: "26380" })).not.toBe(base);
+        expect(rev({ logDir: "/srv/log" })).not.toBe(base);
+        expect(rev({ extraDirectives: JSON.stringify({ "io-threads": "2" }) })).not.toBe(base);
+        expect(rev({}, 1, { sha256: (p) => (p.endsWith("redis-server") ? "c".repeat(64) : "b".repeat(64)) })).not.toBe(base);
+        expect(rev({ redisVersion: "8.2.3" })).not.toBe(base);
+    });
+    it("differs per host", () => {
+        expect(rev({}, 0)).not.toBe(rev({}, 1));
+    });
+});
