@@ -87,6 +87,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
                 String(args.verifyTimeoutSeconds ?? 90), ...cfg.hosts.map((h) => `${h.name}=${h.announceAddress}`),
             ]) + ` # revision ${revision}`,
             stdin: secretsFile,
+            addPreviousOutputInEnv: false,
         }, { parent: this, dependsOn: previous });
 
         // The report holds addresses and names only; a provider that marks stdout

@@ -31,6 +31,11 @@ export const PENDING_DIR = `${DEPLOY_DIR}/pending`;
 export const REDIS_UNIT = "redis-server";
 export const SENTINEL_UNIT = "redis-sentinel";
 
+/** "ip:port ..." of the other hosts' Sentinels: a node joining a running cluster asks them for the master. */
+export function peerSentinels(cfg: ClusterConfig, host: HostSpec): string {
+    return cfg.hosts.filter((h) => h.name !== host.name).map((h) => `${h.announceAddress}:${cfg.sentinelPort}`).join(" ");
+}
+
 export function connectionFor(host: HostSpec, privateKey: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
     return {
         host: host.address,
@@ -71,6 +76,8 @@ export function hostStep(
     return new command.remote.Command(`${s.host.name}-${name}`, {
         connection: s.connection,
         create: remoteCommand(s.host.sshUser, script, args),
+        // The scripts do not read the previous output; sshd would refuse the env request anyway.
+        addPreviousOutputInEnv: false,
         ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
         ...(opts.delete !== undefined ? { delete: asRoot(s.host, opts.delete) } : {}),
     }, { parent: s.parent, dependsOn: opts.dependsOn });
@@ -146,7 +153,7 @@ export class DataNode extends pulumi.ComponentResource {
 
         const confFile = `${p.configDir}/redis.conf`;
         const conf = hostStep("redis-config", s, "apply-config",
-            ["redis", confFile, cfg.serviceUser, SECRETS_FILE, cli, String(cfg.redisPort), cfg.masterName, PENDING_DIR, RESTART_DIRECTIVES.join(" ")],
+            ["redis", confFile, cfg.serviceUser, SECRETS_FILE, cli, String(cfg.redisPort), cfg.masterName, PENDING_DIR, RESTART_DIRECTIVES.join(" "), host.announceAddress, peerSentinels(cfg, host)],
             { stdin: renderRedisConf(cfg, host), delete: `rm -f ${shq(confFile)} ${shq(`${confFile}.rendered`)}`, dependsOn: [this.install, this.secrets] });
 
         const unitFile = `/etc/systemd/system/${REDIS_UNIT}.service`;

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig, HostSpec } from "./config";
-import { DataNode, HostStepArgs, PENDING_DIR, RESTART_DIRECTIVES, SECRETS_FILE, SENTINEL_UNIT, hostStep, remoteStop } from "./host";
+import { DataNode, HostStepArgs, PENDING_DIR, peerSentinels, RESTART_DIRECTIVES, SECRETS_FILE, SENTINEL_UNIT, hostStep, remoteStop } from "./host";
 import { renderSentinelConf, renderSentinelUnit } from "./render";
 import { shq } from "./shell";
 
@@ -35,7 +35,7 @@ export class SentinelNode extends pulumi.ComponentResource {
 
         const confFile = `${p.configDir}/sentinel.conf`;
         const conf = hostStep("sentinel-config", s, "apply-config",
-            ["sentinel", confFile, cfg.serviceUser, SECRETS_FILE, cli, String(cfg.sentinelPort), cfg.masterName, PENDING_DIR, RESTART_DIRECTIVES.join(" ")],
+            ["sentinel", confFile, cfg.serviceUser, SECRETS_FILE, cli, String(cfg.sentinelPort), cfg.masterName, PENDING_DIR, RESTART_DIRECTIVES.join(" "), host.announceAddress, peerSentinels(cfg, host)],
             {
                 stdin: renderSentinelConf(cfg, host),
                 delete: `rm -f ${shq(confFile)} ${shq(`${confFile}.rendered`)}`,

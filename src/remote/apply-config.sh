@@ -1,14 +1,16 @@
 # apply-config: installs a rendered redis.conf or sentinel.conf on a host without
 # ever taking from Redis or Sentinel what they own at run time.
 #
-#   sh -c "$script" apply-config KIND TARGET OWNER SECRETS CLI PORT MASTER_NAME PENDING_DIR RESTART_DIRECTIVES < rendered
+#   sh -c "$script" apply-config KIND TARGET OWNER SECRETS CLI PORT MASTER_NAME PENDING_DIR RESTART_DIRECTIVES SELF PEERS < rendered
 #
 # KIND is redis or sentinel. The rendered file arrives on stdin with password
 # placeholders; the passwords come from SECRETS (root-only, written by the
 # secrets step), so no secret ever travels on a command line.
 #
-# First install: the rendered file is written as is (its replicaof / sentinel
-# monitor lines carry the stack's initial roles).
+# First install: the rendered file is written with the stack's initial roles
+# (replicaof / sentinel monitor), unless a Sentinel of the running cluster
+# (PEERS: "ip:port ..." of the other hosts' Sentinels) names the current
+# master: then a node that joins an existing cluster follows that master.
 # Later: what changed is the difference between the last rendered file (kept
 # beside the target as TARGET.rendered) and the new one, never between the
 # rendered and the live file, which Redis and Sentinel rewrite themselves.
@@ -21,7 +23,7 @@
 #     (roll.sh), which restarts one node at a time.
 set -eu
 export LC_ALL=C
-kind=$1 target=$2 owner=$3 secrets=$4 cli=$5 port=$6 master=$7 pending=$8 restart_directives=" $9 "
+kind=$1 target=$2 owner=$3 secrets=$4 cli=$5 port=$6 master=$7 pending=$8 restart_directives=" $9 " self=${10} peers=${11}
 if [ "$kind" = redis ]; then unit=redis-server; else unit=redis-sentinel; fi
 
 umask 077
@@ -66,8 +68,27 @@ save_rendered() {
 
 running() { "$cli" -h 127.0.0.1 -p "$port" PING 2>/dev/null | grep -q PONG; }
 
+# The master the running cluster's Sentinels name ("ip port"), if any answers.
+current_master() {
+    for peer in $peers; do
+        a=$(REDISCLI_AUTH=$SENTINEL_PASSWORD timeout 3 "$cli" -h "${peer%:*}" -p "${peer##*:}" SENTINEL get-master-addr-by-name "$master" 2>/dev/null | tr '\n' ' ' || true)
+        if printf '%s\n' "$a" | grep -Eq '^[0-9A-Fa-f.:]+ [0-9]+ $'; then echo "${a% }"; return 0; fi
+    done
+}
+
 if [ ! -f "$target" ]; then
-    fill "$work/rendered" > "$work/full"
+    cur=$(current_master)
+    if [ -n "$cur" ]; then
+        echo "$kind: joining the running cluster, whose master is $cur"
+        awk -v kind="$kind" -v master="$master" -v ip="${cur% *}" -v p="${cur#* }" -v self="$self" '
+            kind == "redis" && ($1 == "replicaof" || $1 == "slaveof") { next }
+            kind == "sentinel" && $1 == "sentinel" && $2 == "monitor" && $3 == master { $4 = ip; $5 = p }
+            { print }
+            END { if (kind == "redis" && ip != self) print "replicaof " ip " " p }' "$work/rendered" > "$work/first"
+    else
+        cp "$work/rendered" "$work/first"
+    fi
+    fill "$work/first" > "$work/full"
     tmp=$(mktemp "$target.XXXXXX")
     cat "$work/full" > "$tmp"
     install_file "$tmp" "$target"

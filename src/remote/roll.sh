@@ -29,7 +29,7 @@ deadline() { echo $(( $(date +%s) + timeout )); }
 # from the last rendered one plus what the service owns (replicaof, Sentinel state).
 remerge() { # kind file port
     if [ -f "$confdir/$2.rendered" ]; then
-        apply_config "$1" "$confdir/$2" "$owner" "$secrets" "$cli" "$3" "$mname" "$pending" "$restart_directives" < "$confdir/$2.rendered"
+        apply_config "$1" "$confdir/$2" "$owner" "$secrets" "$cli" "$3" "$mname" "$pending" "$restart_directives" "" "" < "$confdir/$2.rendered"
     fi
 }
 

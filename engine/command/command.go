@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+)
+
+// Environment variables with the previous stdout/stderr (addPreviousOutputInEnv).
+const (
+	envPrevStdout = "PULUMI_COMMAND_STDOUT"
+	envPrevStderr = "PULUMI_COMMAND_STDERR"
+)
+
+// Values of the remote.Logging enum.
+var loggingValues = []string{"stdout", "stderr", "stdoutAndStderr", "none"}
+
+// commandInputs are the decoded inputs of command:remote:Command.
+type commandInputs struct {
+	Connection             *connection
+	Create, Update, Delete *string
+	Stdin                  *string
+	Environment            map[string]string
+	Logging                string // "" means the default, stdoutAndStderr
+	AddPreviousOutputInEnv bool
+}
+
+// readCommandInputs decodes a revealed (secret-free) property map.
+func readCommandInputs(m resource.PropertyMap, fails *failures) *commandInputs {
+	r := reader{m: m, fails: fails}
+	in := &commandInputs{AddPreviousOutputInEnv: true}
+	in.Connection = readConnection(r, "connection", true)
+	in.Create = r.str("create")
+	in.Update = r.str("update")
+	in.Delete = r.str("delete")
+	in.Stdin = r.str("stdin")
+	in.Environment = r.stringMap("environment")
+	if l := r.str("logging"); l != nil {
+		in.Logging = *l
+		ok := false
+		for _, v := range loggingValues {
+			ok = ok || v == *l
+		}
+		if !ok {
+			fails.add("logging", "must be one of %s, got %q", strings.Join(loggingValues, ", "), *l)
+		}
+	}
+	if b := r.boolean("addPreviousOutputInEnv"); b != nil {
+		in.AddPreviousOutputInEnv = *b
+	}
+	if v, ok := m["triggers"]; ok && !v.IsNull() && !isUnknown(v) && !v.IsArray() {
+		fails.add("triggers", "must be an array, got %s", v.TypeString())
+	}
+	return in
+}
+
+func (in *commandInputs) logStdout() bool {
+	return in.Logging == "" || in.Logging == "stdout" || in.Logging == "stdoutAndStderr"
+}
+
+func (in *commandInputs) logStderr() bool {
+	return in.Logging == "" || in.Logging == "stderr" || in.Logging == "stdoutAndStderr"
+}
+
+// logger sends messages about one resource to the engine.
+type logger interface {
+	status(sev diag.Severity, msg string) // ephemeral (progress display)
+	log(sev diag.Severity, msg string)    // kept in the diagnostics
+}
+
+// lockedWriter serialises writes coming from the stdout and stderr copiers.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// commandError is a failed remote command. The command text is left out of
+// the message when it is a secret.
+func commandError(err error, cmd string, cmdSecret bool, output string) error {
+	shown := fmt.Sprintf("%q", cmd)
+	if cmdSecret {
+		shown = "[secret]"
+	}
+	return fmt.Errorf("%w: running %s:\n%s", err, shown, output)
+}
+
+// runCommand runs cmd on the host of in.Connection in one SSH session and
+// returns its stdout and stderr, each without one trailing newline. prevStdout
+// and prevStderr are the outputs of the previous run (update and delete),
+// passed as PULUMI_COMMAND_STDOUT/STDERR when in.AddPreviousOutputInEnv.
+func runCommand(ctx context.Context, in *commandInputs, cmd string, cmdSecret bool,
+	prevStdout, prevStderr string, lg logger,
+) (string, string, error) {
+	cl, err := dial(ctx, in.Connection, func(msg string) { lg.status(diag.Info, msg) })
+	if err != nil {
+		return "", "", err
+	}
+	defer cl.Close()
+
+	session, err := cl.NewSession()
+	if err != nil {
+		return "", "", fmt.Errorf("ssh %s: opening a session: %w", in.Connection.address(), err)
+	}
+	defer session.Close()
+
+	keys := make([]string, 0, len(in.Environment))
+	for k := range in.Environment {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := session.Setenv(k, in.Environment[k]); err != nil {
+			lg.log(diag.Error, setenvHint(k))
+			return "", "", fmt.Errorf("could not set environment variable %q: %w", k, err)
+		}
+	}
+	if in.AddPreviousOutputInEnv {
+		for _, kv := range [][2]string{{envPrevStdout, prevStdout}, {envPrevStderr, prevStderr}} {
+			if kv[1] == "" {
+				continue
+			}
+			if err := session.Setenv(kv[0], kv[1]); err != nil {
+				// Optimistic, like the real provider: warn and go on.
+				lg.log(diag.Warning, setenvHint(kv[0]))
+			}
+		}
+	}
+	if in.Stdin != nil && *in.Stdin != "" {
+		session.Stdin = strings.NewReader(*in.Stdin)
+	}
+
+	var mu sync.Mutex
+	var stdout, stderr, combined bytes.Buffer
+	pr, pw := io.Pipe()
+	outWriters := []io.Writer{&stdout, lockedWriter{&mu, &combined}}
+	if in.logStdout() {
+		outWriters = append(outWriters, lockedWriter{&mu, pw})
+	}
+	errWriters := []io.Writer{&stderr, lockedWriter{&mu, &combined}}
+	if in.logStderr() {
+		errWriters = append(errWriters, lockedWriter{&mu, pw})
+	}
+	session.Stdout = io.MultiWriter(outWriters...)
+	session.Stderr = io.MultiWriter(errWriters...)
+
+	logged := make(chan struct{})
+	go func() {
+		defer close(logged)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			lg.status(diag.Info, sc.Text())
+		}
+		_, _ = io.Copy(io.Discard, pr) // an over-long line ends the scanner
+	}()
+
+	done := make(chan error, 1)
+	go func() { done <- session.Run(cmd) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		_ = session.Signal("TERM")
+		_ = cl.Close()
+		err = <-done
+		if err == nil {
+			err = ctx.Err()
+		} else {
+			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+	}
+	_ = pw.Close()
+	<-logged
+
+	if err != nil {
+		return "", "", commandError(err, cmd, cmdSecret, combined.String())
+	}
+	return strings.TrimSuffix(stdout.String(), "\n"), strings.TrimSuffix(stderr.String(), "\n"), nil
+}
+
+func setenvHint(key string) string {
+	return fmt.Sprintf("Unable to set '%s'. This only works if your SSH server is configured to accept "+
+		"these variables via AcceptEnv. Alternatively, if a Bash-like shell runs the command on the remote host, "+
+		"you could prefix the command itself with the variables in the form 'VAR=value command'", key)
+}
