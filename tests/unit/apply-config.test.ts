@@ -33,10 +33,10 @@ esac
 `, { mode: 0o755 });
 });
 
-function apply(kind: "redis" | "sentinel", target: string, rendered: string) {
+function apply(kind: "redis" | "sentinel", target: string, rendered: string, peers = "") {
     const port = kind === "redis" ? "6379" : "26379";
     const r = spawnSync("sh", ["-c", scriptText("apply-config"), "apply-config", kind, target, user,
-        path.join(dir, "secrets.env"), path.join(dir, "redis-cli"), port, "mymaster", path.join(dir, "pending"), RESTART_DIRECTIVES.join(" ")],
+        path.join(dir, "secrets.env"), path.join(dir, "redis-cli"), port, "mymaster", path.join(dir, "pending"), RESTART_DIRECTIVES.join(" "), "10.0.0.2", peers],
         { input: rendered, encoding: "utf8" });
     return { code: r.status, out: r.stdout, err: r.stderr };
 }
