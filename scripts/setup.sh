@@ -23,7 +23,9 @@ stamp=node_modules/.setup-stamp
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
     log "installing npm packages"
-    npm ci --no-audit --no-fund --loglevel=error
+    # npm ci rejects this lock file: npm 11 leaves the other platforms' optional rollup
+    # packages out of it. npm install with the committed lock installs the same versions.
+    npm install --no-audit --no-fund --loglevel=error
     echo "$want" > "$stamp"
 fi
 
