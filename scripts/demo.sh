@@ -20,11 +20,15 @@ eval "$(scripts/testhosts.sh env)"
 
 pulumi stack init "$stack" --non-interactive >/dev/null
 cfg() { pulumi config set --stack "$stack" --non-interactive "$@"; }
-node -e '
+# hosts[i].name/address/hostKey/role from the test hosts' description, one --path each.
+mapfile -t leaves < <(node -e '
 const t = require(process.argv[1]);
-console.log(JSON.stringify(t.hosts.slice(0, 3).map((h, i) => ({
-    name: h.name, address: h.address, hostKey: h.hostKey, role: i === 0 ? "master" : "replica",
-}))));' "$TESTHOSTS_JSON" | cfg --path hosts --json
+t.hosts.slice(0, 3).forEach((h, i) => {
+    for (const [k, v] of Object.entries({ name: h.name, address: h.address, hostKey: h.hostKey, role: i === 0 ? "master" : "replica" })) {
+        console.log(`hosts[${i}].${k}`); console.log(v);
+    }
+});' "$TESTHOSTS_JSON")
+for ((i = 0; i < ${#leaves[@]}; i += 2)); do cfg --path "${leaves[i]}" -- "${leaves[i+1]}"; done
 cfg --secret sshPrivateKey < "$TESTHOSTS_KEY"
 # A fresh random password for this demo stack, straight from the kernel into the secret.
 head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32 | cfg --secret redisPassword

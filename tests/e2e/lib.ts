@@ -56,8 +56,17 @@ export class Stack {
         this.pulumi(["config", "set", ...(secret ? ["--secret"] : ["--plaintext"]), key], { input: value });
     }
 
+    /** Sets structured config leaf by leaf with `--path` (the CLI has no JSON form for one key). */
     setObject(key: string, value: unknown): void {
-        this.pulumi(["config", "set", "--path", key, "--json"], { input: JSON.stringify(value) });
+        this.pulumi(["config", "rm", key], { allowFail: true });
+        const leaves: [string, string, string][] = [];
+        const walk = (p: string, v: unknown) => {
+            if (Array.isArray(v)) v.forEach((x, i) => walk(`${p}[${i}]`, x));
+            else if (v !== null && typeof v === "object") Object.entries(v).forEach(([k, x]) => walk(`${p}.${k}`, x));
+            else leaves.push([p, String(v), typeof v === "number" ? "int" : typeof v === "boolean" ? "bool" : "string"]);
+        };
+        walk(key, value);
+        for (const [p, v, type] of leaves) this.pulumi(["config", "set", "--path", "--type", type, p], { input: v });
     }
 
     up(extra: readonly string[] = []): RunResult {
