@@ -36,6 +36,15 @@ export function sentinelAwareClient(t: DrillTarget, role: "master" | "slave" = "
     });
 }
 
+/** Resolves once the client is connected (commands fail fast before that: no offline queue). */
+export function ready(client: Redis, timeoutMs = 30_000): Promise<Redis> {
+    if (client.status === "ready") return Promise.resolve(client);
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no connection within ${timeoutMs} ms (${client.status})`)), timeoutMs);
+        client.once("ready", () => { clearTimeout(timer); resolve(client); });
+    });
+}
+
 /** The master address ("ip:port") the first answering Sentinel names. */
 export async function masterAddress(t: DrillTarget): Promise<string> {
     for (const s of t.sentinels) {

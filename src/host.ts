@@ -69,7 +69,10 @@ export function hostStep(
     args: readonly string[],
     opts: {
         stdin?: pulumi.Input<string>;
+        /** A plain command run as root on destroy. */
         delete?: string;
+        /** A complete remote command (from remoteCommand) run on destroy. */
+        deleteScript?: string;
         dependsOn?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
     } = {},
 ): command.remote.Command {
@@ -80,6 +83,7 @@ export function hostStep(
         addPreviousOutputInEnv: false,
         ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
         ...(opts.delete !== undefined ? { delete: asRoot(s.host, opts.delete) } : {}),
+        ...(opts.deleteScript !== undefined ? { delete: opts.deleteScript } : {}),
     }, { parent: s.parent, dependsOn: opts.dependsOn });
 }
 
@@ -164,7 +168,12 @@ export class DataNode extends pulumi.ComponentResource {
         this.service = hostStep("redis-service", s, "service",
             [REDIS_UNIT, cli, String(cfg.redisPort), "REDIS_PASSWORD", SECRETS_FILE, PENDING_DIR],
             {
-                delete: remoteStop(REDIS_UNIT),
+                // Leaving the cluster: hand the master role over, stop, and have the
+                // remaining Sentinels forget this host (nothing to do on a full destroy).
+                deleteScript: remoteCommand(host.sshUser, "roll", [
+                    "leave", cli, String(cfg.redisPort), String(cfg.sentinelPort), cfg.masterName, cfg.serviceUser,
+                    PENDING_DIR, p.configDir, SECRETS_FILE, "120", RESTART_DIRECTIVES.join(" "), peerSentinels(cfg, host),
+                ]),
                 dependsOn: [conf, unit, ...(args.startAfter ?? [])],
             });
         this.steps = [prepare, this.secrets, this.install, conf, unit, this.service];
@@ -172,7 +181,7 @@ export class DataNode extends pulumi.ComponentResource {
     }
 }
 
-/** The undo of the service step; a plain command since it runs as root via asRoot. */
+/** The undo of the Sentinel's service step; a plain command run as root. */
 export function remoteStop(unit: string): string {
     return `systemctl disable --now ${shq(unit)} 2>/dev/null || true`;
 }

@@ -1,6 +1,6 @@
 # roll: applies pending restarts on this host, as one step of a rolling restart.
 #
-#   sh -c "$script" roll PASS CLI RPORT SPORT MASTER_NAME OWNER PENDING_DIR CONFIG_DIR SECRETS TIMEOUT_S RESTART_DIRECTIVES [REVISION]
+#   sh -c "$script" roll PASS CLI RPORT SPORT MASTER_NAME OWNER PENDING_DIR CONFIG_DIR SECRETS TIMEOUT_S RESTART_DIRECTIVES [REVISION | PEERS]
 #
 # The deploy steps never restart a running service: a change that needs a
 # restart is written to disk and marked in PENDING_DIR (one file per unit).
@@ -12,9 +12,15 @@
 #                  pauses writes, waits until the replicas have every write,
 #                  has the Sentinels fail over, and only then restarts.
 # So replicas go first, the master last, and no acknowledged write is lost.
+#   pass leave:    this host leaves the cluster (its Redis step is deleted): a
+#                  master hands its role over first; then its Redis stops and
+#                  the remaining Sentinels (PEERS, "ip:port ...") forget it
+#                  with SENTINEL RESET, one at a time, each rediscovering the
+#                  cluster before the next (as the Redis docs advise).
 # REVISION is only there so the step runs again when what it restarts for changes.
 # apply_config (apply-config.sh) is defined by the command that runs this script.
 set -eu
+sentinel_host=127.0.0.1 sentinel_port=$4
 pass=$1 cli=$2 rport=$3 sport=$4 mname=$5 owner=$6 pending=$7 confdir=$8 secrets=$9 timeout=${10} restart_directives=${11}
 RPASS=$(sed -n 's/^REDIS_PASSWORD=//p' "$secrets")
 SPASS=$(sed -n 's/^SENTINEL_PASSWORD=//p' "$secrets")
@@ -107,11 +113,11 @@ move_master_away() {
         sleep 0.05
     done
     me=$(field "$info" master_replid)
-    out=$(s 127.0.0.1 SENTINEL FAILOVER "$mname")
+    out=$(REDISCLI_AUTH=$SPASS "$cli" -h "$sentinel_host" -p "$sentinel_port" SENTINEL FAILOVER "$mname" 2>&1)
     [ "$out" = OK ] || { r 127.0.0.1 CLIENT UNPAUSE >/dev/null; echo "roll: SENTINEL FAILOVER refused: $out" >&2; exit 1; }
     end=$(deadline)
     while :; do
-        addr=$(s 127.0.0.1 SENTINEL get-master-addr-by-name "$mname" | head -n1)
+        addr=$(REDISCLI_AUTH=$SPASS "$cli" -h "$sentinel_host" -p "$sentinel_port" SENTINEL get-master-addr-by-name "$mname" 2>&1 | head -n1)
         if [ -n "$addr" ] && [ "$(field "$(r "$addr" INFO replication)" role)" = master ] &&
            [ "$(field "$(r "$addr" INFO replication)" master_replid)" != "$me" ]; then break; fi
         if [ "$(date +%s)" -ge "$end" ]; then
@@ -141,6 +147,47 @@ case "$pass" in
             if [ "$(field "$(r 127.0.0.1 INFO replication)" role)" = master ]; then move_master_away; fi
             restart_redis
         fi ;;
+    leave)
+        peers=${12:-}
+        n=0
+        for peer in $peers; do n=$((n + 1)); done
+        up_peers=""
+        for peer in $peers; do
+            if REDISCLI_AUTH=$SPASS timeout 3 "$cli" -h "${peer%:*}" -p "${peer##*:}" PING 2>/dev/null | grep -q PONG; then
+                up_peers="$up_peers $peer"
+            fi
+        done
+        if [ -z "$up_peers" ]; then
+            # The whole cluster is going (pulumi destroy): nobody to hand over to or to tell.
+            systemctl disable --now redis-server 2>/dev/null || true
+            echo "redis-server: stopped (no Sentinel of the cluster is left)"
+            exit 0
+        fi
+        if [ "$(field "$(r 127.0.0.1 INFO replication)" role)" = master ]; then
+            first=${up_peers# }; first=${first%% *}
+            sentinel_host=${first%:*} sentinel_port=${first##*:}
+            move_master_away
+        fi
+        systemctl disable --now redis-server
+        echo "redis-server: stopped; the remaining Sentinels forget this host"
+        for peer in $up_peers; do
+            h=${peer%:*} p=${peer##*:}
+            REDISCLI_AUTH=$SPASS "$cli" -h "$h" -p "$p" SENTINEL RESET "$mname" >/dev/null
+            end=$(deadline)
+            while :; do
+                m=$(REDISCLI_AUTH=$SPASS "$cli" -h "$h" -p "$p" SENTINEL MASTER "$mname" 2>&1 | tr -d '\r')
+                slaves=$(printf '%s\n' "$m" | awk 'prev == "num-slaves" { print; exit } { prev = $0 }')
+                others=$(printf '%s\n' "$m" | awk 'prev == "num-other-sentinels" { print; exit } { prev = $0 }')
+                [ "$slaves" = $((n - 1)) ] && [ "$others" = $((n - 1)) ] && break
+                if [ "$(date +%s)" -ge "$end" ]; then
+                    echo "roll: Sentinel $peer sees ${slaves:-?} replicas and ${others:-?} other Sentinels after RESET, expected $((n - 1)) each" >&2
+                    exit 1
+                fi
+                sleep 0.5
+            done
+            echo "Sentinel $peer: reset, sees $slaves replicas and $others other Sentinels"
+        done
+        exit 0 ;;
     *) echo "roll: unknown pass $pass" >&2; exit 2 ;;
 esac
 echo "roll ($pass): done"

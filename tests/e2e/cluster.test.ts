@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DrillTarget, runDrill, sentinelAwareClient } from "../../src/drill";
+import { DrillTarget, ready, runDrill, sentinelAwareClient } from "../../src/drill";
 import { Stack, TestHosts, onHost, testHosts, waitFor } from "./lib";
 
 const stack = new Stack("e2e");
@@ -77,6 +77,7 @@ describe("main job: a verified Redis Sentinel cluster", () => {
         const w = client("master");
         const r = client("slave");
         try {
+            await Promise.all([ready(w), ready(r)]);
             await w.set("e2e:greeting", "hello");
             expect(Number(await w.call("WAIT", "2", "2000"))).toBe(2);
             expect(await r.get("e2e:greeting")).toBe("hello");

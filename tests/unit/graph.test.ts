@@ -181,7 +181,9 @@ describe("resource graph", () => {
     it("keeps the data directory on destroy unless asked to purge it", async () => {
         await deploy();
         expect(cmd("redis-1-prepare").inputs.delete).toBeUndefined();
-        expect(cmd("redis-1-redis-service").inputs.delete).toBe("systemctl disable --now 'redis-server' 2>/dev/null || true");
+        // Destroying a data node hands its role over and has the other Sentinels forget it.
+        expect(cmd("redis-1-redis-service").inputs.delete).toMatch(/^sh -c '.*' 'roll' 'leave' .* '10\.0\.0\.2:26379 10\.0\.0\.3:26379'$/s);
+        expect(cmd("redis-1-sentinel-service").inputs.delete).toBe("systemctl disable --now 'redis-sentinel' 2>/dev/null || true");
         await deploy({ purgeDataOnDestroy: "true" });
         expect(cmd("redis-1-prepare").inputs.delete).toBe("rm -rf -- '/var/lib/redis'");
     });
