@@ -13,7 +13,7 @@ scripts/build-redis.sh --install-to binaries >/dev/null
 
 trap 'scripts/testhosts.sh down' EXIT
 start=$(date +%s)
-scripts/testhosts.sh up 3
+scripts/testhosts.sh up 4
 echo "measured: test hosts booted in $(( $(date +%s) - start )) s" >&2
 eval "$(scripts/testhosts.sh env)"
 export TESTHOSTS_JSON TESTHOSTS_KEY

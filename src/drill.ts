@@ -64,6 +64,54 @@ export async function masterAddress(t: DrillTarget): Promise<string> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+export interface WriteRecord {
+    readonly writesAcknowledged: number;
+    readonly writesLost: number;
+    /** Longest gap between two acknowledged writes, in seconds. */
+    readonly writePauseSeconds: number;
+}
+
+/**
+ * Writes numbered keys through a Sentinel-aware client for as long as `during`
+ * runs, then checks that every acknowledged write is there.
+ */
+export async function recordWrites(t: DrillTarget, during: () => Promise<void>): Promise<WriteRecord> {
+    const prefix = `writes:${Date.now()}`;
+    const client = await ready(sentinelAwareClient(t));
+    const acked: { i: number; at: number }[] = [];
+    let stop = false;
+    const writer = (async () => {
+        for (let i = 0; !stop; i++) {
+            try {
+                await client.set(`${prefix}:${i}`, String(i));
+                acked.push({ i, at: Date.now() });
+            } catch {
+                await sleep(20);
+            }
+            await sleep(5);
+        }
+    })();
+    try {
+        await during();
+    } finally {
+        stop = true;
+        await writer;
+    }
+    try {
+        let pause = 0;
+        for (let k = 1; k < acked.length; k++) pause = Math.max(pause, acked[k].at - acked[k - 1].at);
+        let lost = 0;
+        for (let k = 0; k < acked.length; k += 500) {
+            const keys = acked.slice(k, k + 500).map((a) => `${prefix}:${a.i}`);
+            lost += (await client.mget(...keys)).filter((v) => v === null).length;
+            await client.del(...keys);
+        }
+        return { writesAcknowledged: acked.length, writesLost: lost, writePauseSeconds: pause / 1000 };
+    } finally {
+        client.disconnect();
+    }
+}
+
 /**
  * Runs `disrupt` while writing, waits until the Sentinels name a master other
  * than the one before (unless `expectNewMaster` is false) and the client has

@@ -5,8 +5,8 @@
 #
 # Checks: every Sentinel names the same master; that master has role master
 # with every other node connected as an online replica; every replica has
-# master_link_status:up; every Sentinel sees every replica and every other
-# Sentinel; SENTINEL CKQUORUM is OK.
+# master_link_status:up; every Sentinel sees (at least) every replica and every
+# other Sentinel; SENTINEL CKQUORUM is OK.
 set -eu
 cli=$1 mname=$2 rport=$3 sport=$4 timeout=$5
 shift 5
@@ -45,7 +45,7 @@ check() {
             mname_host=$name
             [ "$role" = master ] || problems="$problems\n$name: Sentinels name it master but its role is ${role:-unreachable ($info)}"
             online=$(printf '%s\n' "$info" | grep -c '^slave[0-9]*:.*state=online' || true)
-            [ "$online" -eq $((n - 1)) ] || problems="$problems\n$name: master has $online online replica(s), expected $((n - 1))"
+            [ "$online" -ge $((n - 1)) ] || problems="$problems\n$name: master has $online online replica(s), expected $((n - 1))"
         else
             link=$(field "$info" master_link_status)
             mhost=$(field "$info" master_host)
@@ -61,8 +61,10 @@ check() {
         m=$(s "$addr" SENTINEL MASTER "$mname")
         slaves=$(kv "$m" num-slaves) others=$(kv "$m" num-other-sentinels) flags=$(kv "$m" flags)
         [ "$flags" = master ] || problems="$problems\n$name: Sentinel flags the master as ${flags:-unknown ($m)}"
-        [ "$slaves" = $((n - 1)) ] || problems="$problems\n$name: Sentinel sees ${slaves:-?} replica(s), expected $((n - 1))"
-        [ "$others" = $((n - 1)) ] || problems="$problems\n$name: Sentinel sees ${others:-?} other Sentinel(s), expected $((n - 1))"
+        # "at least": a host being removed in this same up is forgotten only when
+        # its own step is deleted, which the engine does after this check.
+        [ "${slaves:-0}" -ge $((n - 1)) ] 2>/dev/null || problems="$problems\n$name: Sentinel sees ${slaves:-?} replica(s), expected $((n - 1))"
+        [ "${others:-0}" -ge $((n - 1)) ] 2>/dev/null || problems="$problems\n$name: Sentinel sees ${others:-?} other Sentinel(s), expected $((n - 1))"
         q=$(s "$addr" SENTINEL CKQUORUM "$mname" | head -n1)
         case "$q" in OK*) quorum=$q ;; *) problems="$problems\n$name: SENTINEL CKQUORUM: $q" ;; esac
     done

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DrillTarget, ready, runDrill, sentinelAwareClient } from "../../src/drill";
-import { Stack, TestHosts, onHost, testHosts, waitFor } from "./lib";
+import { Stack, TestHosts, freshHosts, onHost, waitFor } from "./lib";
 
 const stack = new Stack("e2e");
 const PASSWORD = "e2e-Redis-password-0123456789";
@@ -35,7 +35,7 @@ const client = (roleName: "master" | "slave" = "master"): Redis => sentinelAware
 
 describe("main job: a verified Redis Sentinel cluster", () => {
     beforeAll(() => {
-        th = testHosts();
+        th = freshHosts(3);
         if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error("REDIS_TEST_VERSION is not set (scripts/test-e2e.sh sets it)");
         sentinels = th.hosts.slice(0, 3).map((h) => ({ host: h.address, port: 26379 }));
         stack.init();

@@ -20,6 +20,12 @@ export function testHosts(): TestHosts {
     return JSON.parse(fs.readFileSync(file, "utf8")) as TestHosts;
 }
 
+/** Boots N clean test hosts (any previous ones are taken down first), so each test file starts from bare machines. */
+export function freshHosts(n: number): TestHosts {
+    run(path.join(ROOT, "scripts", "testhosts.sh"), ["up", String(n)]);
+    return testHosts();
+}
+
 export interface RunResult { stdout: string; stderr: string; code: number; seconds: number }
 
 /** Runs a command, failing with its output when it fails (unless allowed). */
