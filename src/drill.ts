@@ -27,13 +27,16 @@ export interface DrillReport {
 }
 
 export function sentinelAwareClient(t: DrillTarget, role: "master" | "slave" = "master"): Redis {
-    return new Redis({
+    const client = new Redis({
         sentinels: t.sentinels.map((s) => ({ host: s.host, port: s.port })),
         name: t.masterName, role, password: t.password, sentinelPassword: t.sentinelPassword,
         // Fail fast while the master is away so the writer measures the pause instead of queueing.
         commandTimeout: 1000, maxRetriesPerRequest: 0, enableOfflineQueue: false,
         sentinelRetryStrategy: () => 200, retryStrategy: () => 200,
     });
+    // Connection errors during a failover are expected; callers see them as failed commands.
+    client.on("error", () => undefined);
+    return client;
 }
 
 /** Resolves once the client is connected (commands fail fast before that: no offline queue). */

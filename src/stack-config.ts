@@ -50,6 +50,7 @@ export function readStackConfig(projectDir: string, files: FileProbe = localFile
         cluster,
         sshPrivateKey: cfg.requireSecret("sshPrivateKey"),
         redisPassword,
-        sentinelPassword: cfg.getSecret("sentinelPassword") ?? redisPassword,
+        // Pulumi.yaml declares "" as its default: unset means "same as redisPassword".
+        sentinelPassword: values["sentinelPassword"] ? cfg.requireSecret("sentinelPassword") : redisPassword,
     };
 }

@@ -30,6 +30,15 @@ describe("readStackConfig", () => {
         expect(await pulumi.isSecret(s.sshPrivateKey)).toBe(true);
     });
 
+    it("uses the Redis password for the Sentinels when sentinelPassword is the Pulumi.yaml default", async () => {
+        setConfig({ hosts: JSON.stringify(HOSTS), sshPrivateKey: PRIVATE_KEY, redisPassword: REDIS_PASSWORD, sentinelPassword: "" },
+            ["sshPrivateKey", "redisPassword"]);
+        const s = readStackConfig("/project", presentBinaries);
+        const value = await new Promise((resolve) => s.sentinelPassword.apply(resolve));
+        expect(value).toBe(REDIS_PASSWORD);
+        expect(await pulumi.isSecret(s.sentinelPassword)).toBe(true);
+    });
+
     it("fails with a RunError naming each bad key, before any resource is registered", () => {
         setConfig({ hosts: JSON.stringify(HOSTS), sshPrivateKey: PRIVATE_KEY, redisPassword: REDIS_PASSWORD, quorum: "7", redisPrt: "1" },
             ["sshPrivateKey", "redisPassword"]);
