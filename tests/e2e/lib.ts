@@ -2,7 +2,7 @@
  * Helpers for the end-to-end tier: the real pulumi CLI with the project's local
  * file backend, the test hosts made by scripts/testhosts.sh, and ioredis.
  */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -77,6 +77,25 @@ export class Stack {
 
     up(extra: readonly string[] = []): RunResult {
         return this.pulumi(["up", "--yes", "--skip-preview", "--color", "never", ...extra]);
+    }
+
+    /** `pulumi up` without blocking the event loop, so a writer in this process keeps writing meanwhile. */
+    upAsync(extra: readonly string[] = []): Promise<RunResult> {
+        const args = ["up", "--yes", "--skip-preview", "--color", "never", ...extra, "--stack", this.name, "--non-interactive"];
+        const started = Date.now();
+        return new Promise((resolve, reject) => {
+            const child = spawn("pulumi", args, { cwd: this.cwd, stdio: ["ignore", "pipe", "pipe"] });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (d) => { stdout += d; });
+            child.stderr.on("data", (d) => { stderr += d; });
+            child.on("error", reject);
+            child.on("close", (code) => {
+                const res = { stdout, stderr, code: code ?? -1, seconds: (Date.now() - started) / 1000 };
+                if (res.code !== 0) reject(new Error(`pulumi ${args.join(" ")} failed (${res.code}):\n${stdout.slice(-4000)}\n${stderr.slice(-4000)}`));
+                else resolve(res);
+            });
+        });
     }
 
     outputs(): Record<string, any> {
