@@ -47,7 +47,8 @@ wait_ping() { # host port password what
     done
 }
 
-# A replica is in sync when its link is up and it has the master's offset.
+# A replica is in sync when its link is up and it has reached the offset the
+# master had a moment before (read first: under writes the master moves on).
 wait_in_sync() {
     end=$(deadline)
     while :; do
@@ -56,7 +57,7 @@ wait_in_sync() {
         if [ "$(field "$info" master_link_status)" = up ]; then
             mhost=$(field "$info" master_host)
             moff=$(field "$(r "$mhost" INFO replication)" master_repl_offset)
-            off=$(field "$info" slave_repl_offset)
+            off=$(field "$(r 127.0.0.1 INFO replication)" slave_repl_offset)
             if [ -n "$moff" ] && [ -n "$off" ] && [ "$off" -ge "$moff" ]; then
                 echo "redis-server: in sync with $mhost at offset $off"
                 return 0
