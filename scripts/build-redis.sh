@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build redis-server and redis-cli from Debian's `redis` source package
-# (newest 8.x, which lives in sid/unstable) with the plain upstream `make`,
-# and cache the result outside the repository.
+# (newest of REDIS_MAJOR: 8.x lives in sid/unstable, 7.x in bookworm) with the
+# plain upstream `make`, and cache the result outside the repository.
 #
 # Usage: scripts/build-redis.sh [--print-dir] [--install-to DIR] [--check] [--refresh]
 #
@@ -14,23 +14,25 @@
 #
 # Environment:
 #   SENTINEL_CACHE    cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/redis-sentinel-pulumi)
-#   REDIS_MAJOR       upstream major version to build (default 8)
+#   REDIS_MAJOR       upstream major version to build (default 8; the e2e tier
+#                     also builds 7 to test an upgrade)
 #   REDIS_BUILD_JOBS  parallel make jobs (default: nproc)
 #
 # Only the version (or directory) goes to stdout; progress goes to stderr, so
 #   ver=$(scripts/build-redis.sh | tail -n1)
 # works. A cached run touches neither apt nor the network.
 #
-# Source fetching: a deb-src-only entry for sid is written to
-# /etc/apt/sources.list.d/sentinel-sid-src.sources (no binary package ever
-# comes from sid). Debian's patches (security fixes among them) are applied
+# Source fetching: deb-src-only entries for sid, bookworm and bookworm-security
+# are written to /etc/apt/sources.list.d/sentinel-redis-src.sources (no binary
+# package ever comes from them). Debian's patches (security fixes among them) are applied
 # with dpkg-source -x; the build itself is upstream's Makefile with
 # BUILD_TLS=no USE_SYSTEMD=no BUILD_WITH_MODULES=no and the bundled jemalloc,
 # run without network access where the kernel allows it (unshare -n).
 set -euo pipefail
 
 REDIS_MAJOR=${REDIS_MAJOR:-8}
-SID_SOURCES=/etc/apt/sources.list.d/sentinel-sid-src.sources
+SRC_SOURCES=/etc/apt/sources.list.d/sentinel-redis-src.sources
+OLD_SOURCES=/etc/apt/sources.list.d/sentinel-sid-src.sources   # earlier name
 MAKE_FLAGS=(BUILD_TLS=no USE_SYSTEMD=no BUILD_WITH_MODULES=no)
 
 log() { printf 'build-redis: %s\n' "$*" >&2; }
@@ -219,7 +221,7 @@ if [ "$refresh" -eq 0 ]; then   # another run may have built it while we waited
 fi
 
 # Tools for fetching and building (binary packages come from the system's
-# own suites; the sid entry below is deb-src only).
+# own suites; the entries below are deb-src only).
 need=()
 for pkg in build-essential dpkg-dev pkg-config; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
@@ -230,17 +232,24 @@ if [ ${#need[@]} -gt 0 ]; then
   apt_get install -y --no-install-recommends "${need[@]}" >&2
 fi
 
-sid_src="Types: deb-src
+src_entries="Types: deb-src
 URIs: http://deb.debian.org/debian
-Suites: sid
+Suites: sid bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
-if [ "$(cat "$SID_SOURCES" 2>/dev/null)" != "$sid_src" ]; then
-  log "writing $SID_SOURCES (deb-src only)"
-  printf '%s\n' "$sid_src" | as_root tee "$SID_SOURCES" >/dev/null
+[ ! -e "$OLD_SOURCES" ] || as_root rm -f "$OLD_SOURCES"
+if [ "$(cat "$SRC_SOURCES" 2>/dev/null)" != "$src_entries" ]; then
+  log "writing $SRC_SOURCES (deb-src only)"
+  printf '%s\n' "$src_entries" | as_root tee "$SRC_SOURCES" >/dev/null
 fi
-log "updating the sid source index"
-apt_get update -o Dir::Etc::sourcelist="$SID_SOURCES" -o Dir::Etc::sourceparts=- \
+log "updating the source indexes"
+apt_get update -o Dir::Etc::sourcelist="$SRC_SOURCES" -o Dir::Etc::sourceparts=- \
   -o APT::Get::List-Cleanup=0 >&2
 
 # Newest source version whose upstream major is REDIS_MAJOR.
@@ -268,16 +277,26 @@ dsc=${dscs[0]}
 [ -f "$dsc" ] || die "apt-get source did not produce a .dsc"
 # Applies Debian's patch series (security fixes; the packaging-only patches
 # touch redis.conf/sentinel.conf, not the binaries). apt already checked the
-# files against the signed sid index; dpkg-source checks the .dsc checksums.
+# files against the signed source index; dpkg-source checks the .dsc checksums.
 (cd "$tmp" && dpkg-source -x "$dsc" src) >&2
+
+make_flags=("${MAKE_FLAGS[@]}")
+# Debian's 7.x "USE_SYSTEM_JEMALLOC" patch tests `USE_SYSTEM_JEMALLOC == yes` in the
+# preprocessor, which is true whenever it is undefined, so the bundled jemalloc
+# no longer links; and the system one would tie the binary to libjemalloc.so,
+# which a bare host lacks. Such a source is built with libc malloc.
+if grep -qs 'USE_SYSTEM_JEMALLOC == yes' "$tmp/src/src/object.c"; then
+  log "this source's jemalloc patch breaks the bundled jemalloc: building with MALLOC=libc"
+  make_flags+=(MALLOC=libc)
+fi
 
 jobs=${REDIS_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}
 runner=()
 if command -v unshare >/dev/null 2>&1 && unshare -n true 2>/dev/null; then
   runner=(unshare -n)   # the build must not need the network; make sure of it
 fi
-log "building: make -j$jobs ${MAKE_FLAGS[*]} redis-server redis-cli${runner:+ (without network)} (log: $tmp/build.log)"
-if ! (cd "$tmp/src/src" && "${runner[@]}" make -j"$jobs" "${MAKE_FLAGS[@]}" redis-server redis-cli) \
+log "building: make -j$jobs ${make_flags[*]} redis-server redis-cli${runner:+ (without network)} (log: $tmp/build.log)"
+if ! (cd "$tmp/src/src" && "${runner[@]}" make -j"$jobs" "${make_flags[@]}" redis-server redis-cli) \
      >"$tmp/build.log" 2>&1 </dev/null; then
   tail -n 40 "$tmp/build.log" >&2
   die "make failed"
@@ -299,7 +318,7 @@ cp "$tmp/build.log" "$out/build.log"
   echo "version=$ver"
   echo "source_package=redis"
   echo "source_version=$debver"
-  echo "make_flags=${MAKE_FLAGS[*]}"
+  echo "make_flags=${make_flags[*]}"
   echo "malloc=$(sed -n 's/^MALLOC=//p' "$tmp/src/src/.make-settings" 2>/dev/null)"
   echo "compiler=$(cc --version | head -n1)"
   echo "built_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)"

@@ -1,83 +1,121 @@
 /**
- * Operator's drill: `npm run drill -- --stack NAME [--mode failover|crash]`.
+ * Operator's drill: `npm run drill -- --stack NAME [--mode handover|failover|crash]`.
  *
  * Against a deployed stack, while a Sentinel-aware client writes:
- *   failover  asks the Sentinels for a planned failover (SENTINEL FAILOVER);
+ *   handover  the planned switchover `pulumi up` makes before it restarts a
+ *             master: writes paused, replicas caught up, SENTINEL FAILOVER,
+ *             the old master a replica before writes resume (the default);
+ *   failover  a plain SENTINEL FAILOVER, as Sentinel does it on its own;
  *   crash     kills the master's redis-server with SIGKILL over SSH and keeps it
  *             down until the Sentinels promote a replica, then starts it again.
- * Prints the time until the client wrote to the new master, the write pause and
- * the acknowledged writes lost.
+ * Prints the time until the client wrote to the new master, the longest write
+ * pause and the acknowledged writes lost. The stack's configuration is read with
+ * the project's own parser, so paths and ports are the ones `pulumi up` used.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
+import { ClusterConfig, ConfigError, HostSpec, PROJECT, parseClusterConfig } from "../src/config";
 import { DrillTarget, runDrill } from "../src/drill";
+import { PENDING_DIR, RESTART_DIRECTIVES, SECRETS_FILE, asRoot } from "../src/host";
+import { remoteCommand } from "../src/shell";
+
+const MODES = ["handover", "failover", "crash"] as const;
+type Mode = typeof MODES[number];
 
 function arg(name: string, dflt?: string): string {
     const i = process.argv.indexOf(`--${name}`);
     const v = i >= 0 ? process.argv[i + 1] : dflt;
     if (v === undefined) {
-        console.error("usage: npm run drill -- --stack NAME [--mode failover|crash]");
+        console.error(`usage: npm run drill -- --stack NAME [--mode ${MODES.join("|")}]`);
         process.exit(2);
     }
     return v;
 }
 
 const stack = arg("stack");
-const mode = arg("mode", "failover");
-if (mode !== "failover" && mode !== "crash") throw new Error(`--mode must be failover or crash, got ${mode}`);
-const pulumi = (...a: string[]) => execFileSync("pulumi", [...a, "--stack", stack, "--non-interactive"], { encoding: "utf8" }).trim();
-const configValue = (key: string) => { try { return pulumi("config", "get", key); } catch { return ""; } };
+const mode = arg("mode", "handover") as Mode;
+if (!MODES.includes(mode)) {
+    console.error(`--mode must be one of ${MODES.join(", ")}, got ${mode}`);
+    process.exit(2);
+}
+const projectDir = path.resolve(__dirname, "..");
+const pulumi = (...a: string[]) => execFileSync("pulumi", [...a, "--stack", stack, "--non-interactive"], { cwd: projectDir, encoding: "utf8" }).trim();
 
-const outputs = JSON.parse(pulumi("stack", "output", "--json"));
-const password = configValue("redisPassword");
-const target: DrillTarget = {
-    sentinels: (outputs.sentinels as { address: string; port: number }[]).map((s) => ({ host: s.address, port: s.port })),
-    masterName: outputs.masterName,
-    password,
-    sentinelPassword: configValue("sentinelPassword") || password,
-};
+/** The stack's configuration as `pulumi up` sees it (the binaries are not needed here). */
+function stackConfig(): { cluster: ClusterConfig; secrets: Record<string, string> } {
+    const raw = JSON.parse(pulumi("config", "--json", "--show-secrets")) as Record<string, { value?: string; objectValue?: unknown; secret?: boolean }>;
+    const values: Record<string, string> = {};
+    const secretKeys: string[] = [];
+    for (const [k, v] of Object.entries(raw)) {
+        if (!k.startsWith(`${PROJECT}:`)) continue;
+        const short = k.slice(PROJECT.length + 1);
+        values[short] = v.objectValue !== undefined ? JSON.stringify(v.objectValue) : String(v.value ?? "");
+        if (v.secret) secretKeys.push(short);
+    }
+    const cluster = parseClusterConfig({ values, secretKeys, projectDir, files: { sha256: () => "0".repeat(64) } });
+    return { cluster, secrets: values };
+}
 
-interface Host { name: string; address: string; announceAddress?: string; sshPort?: number; sshUser?: string; hostKey?: string }
-
-/** Runs a command as root on the host whose address is `ip`, with the stack's own SSH key. */
-function onHostWithAddress(ip: string, command: string): void {
-    const hosts = JSON.parse(pulumi("config", "get", "hosts", "--json")) as Host[];
-    const host = hosts.find((h) => (h.announceAddress ?? h.address) === ip);
-    if (!host) throw new Error(`no host of stack ${stack} has address ${ip}`);
+/** Runs a command line (already wrapped for sudo where needed) on a host with the stack's SSH key. */
+function onHost(host: HostSpec, privateKey: string, commandLine: string): void {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drill-"));
     try {
         const key = path.join(dir, "key");
-        fs.writeFileSync(key, configValue("sshPrivateKey").replace(/\n?$/, "\n"), { mode: 0o600 });
+        fs.writeFileSync(key, privateKey.replace(/\n?$/, "\n"), { mode: 0o600 });
         const known = path.join(dir, "known_hosts");
         fs.writeFileSync(known, host.hostKey ? `${host.address} ${host.hostKey}\n` : "");
-        const user = host.sshUser ?? "root";
         execFileSync("ssh", [
-            "-i", key, "-p", String(host.sshPort ?? 22), "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${known}`,
-            "-o", `StrictHostKeyChecking=${host.hostKey ? "yes" : "accept-new"}`, `${user}@${host.address}`,
-            user === "root" ? command : `sudo -n sh -c '${command.replace(/'/g, `'"'"'`)}'`,
-        ], { stdio: "inherit" });
+            "-i", key, "-p", String(host.sshPort), "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${known}`,
+            "-o", `StrictHostKeyChecking=${host.hostKey ? "yes" : "accept-new"}`, `${host.sshUser}@${host.address}`, commandLine,
+        ], { stdio: ["ignore", "inherit", "inherit"] });
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
 }
 
 async function main() {
-    let crashed = "";
-    const report = await runDrill(target, async (master) => {
+    let parsed;
+    try {
+        parsed = stackConfig();
+    } catch (e) {
+        if (e instanceof ConfigError) throw new Error(`stack ${stack}: ${e.message}`);
+        throw e;
+    }
+    const { cluster: cfg, secrets } = parsed;
+    const password = secrets.redisPassword;
+    const target: DrillTarget = {
+        sentinels: cfg.hosts.map((h) => ({ host: h.announceAddress, port: cfg.sentinelPort })),
+        masterName: cfg.masterName,
+        password,
+        sentinelPassword: secrets.sentinelPassword || password,
+    };
+    const hostAt = (master: string): HostSpec => {
         const ip = master.slice(0, master.lastIndexOf(":"));
+        const host = cfg.hosts.find((h) => h.announceAddress === ip);
+        if (!host) throw new Error(`the Sentinels name ${master} as master, which is no host of stack ${stack}`);
+        return host;
+    };
+    let crashed: HostSpec | undefined;
+    const report = await runDrill(target, async (master) => {
+        const host = hostAt(master);
         if (mode === "failover") {
             const s = new Redis({ host: target.sentinels[0].host, port: target.sentinels[0].port, password: target.sentinelPassword });
             try { await s.call("SENTINEL", "FAILOVER", target.masterName); } finally { s.disconnect(); }
+        } else if (mode === "handover") {
+            onHost(host, secrets.sshPrivateKey, remoteCommand(host.sshUser, "roll", [
+                "handover", `${cfg.paths.installDir}/bin/redis-cli`, String(cfg.redisPort), String(cfg.sentinelPort), cfg.masterName,
+                cfg.serviceUser, PENDING_DIR, cfg.paths.configDir, SECRETS_FILE, "120", RESTART_DIRECTIVES.join(" "),
+            ]));
         } else {
             // SIGKILL, then stop so systemd's Restart=always does not bring it straight back.
-            onHostWithAddress(ip, "systemctl kill --signal=KILL redis-server; systemctl stop redis-server");
-            crashed = ip;
+            onHost(host, secrets.sshPrivateKey, asRoot(host, "systemctl kill --signal=KILL redis-server; systemctl stop redis-server"));
+            crashed = host;
         }
     });
-    if (crashed) onHostWithAddress(crashed, "systemctl start redis-server");
+    if (crashed) onHost(crashed, secrets.sshPrivateKey, asRoot(crashed, "systemctl start redis-server"));
     console.log(`drill (${mode}) on stack ${stack}`);
     console.log(`  master before:                 ${report.masterBefore}`);
     console.log(`  master after:                  ${report.masterAfter}`);
@@ -85,7 +123,7 @@ async function main() {
     console.log(`  longest write pause:           ${report.writePauseSeconds.toFixed(2)} s`);
     console.log(`  writes acknowledged:           ${report.writesAcknowledged}`);
     console.log(`  acknowledged writes lost:      ${report.writesLost}`);
-    if (crashed) console.log(`  ${crashed} was started again; Sentinel makes it a replica of the new master`);
+    if (crashed) console.log(`  ${crashed.name} was started again; Sentinel makes it a replica of the new master`);
 }
 
 main().catch((e) => {

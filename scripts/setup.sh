@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need, on a fresh Debian 12 machine
 # as root: Debian packages, npm packages, the Pulumi engine built from Go
-# modules (scripts/engine.sh) and the Redis test binaries (scripts/build-redis.sh).
+# modules (scripts/engine.sh) and the Redis test binaries (scripts/build-redis.sh:
+# the newest 8.x, and the newest 7.x for the upgrade test).
 # Idempotent and cached: a second run takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,3 +32,5 @@ fi
 
 scripts/engine.sh >&2
 scripts/build-redis.sh >&2
+# The older binaries the e2e upgrade test starts from.
+REDIS_MAJOR=7 scripts/build-redis.sh >&2

@@ -10,6 +10,9 @@ REDIS_TEST_VERSION=$(scripts/build-redis.sh | tail -n1)
 export REDIS_TEST_VERSION
 # The project deploys what is in binaries/: the test binaries built from Debian's source.
 scripts/build-redis.sh --install-to binaries >/dev/null
+# The upgrade test starts from an older major (7.x, from Debian bookworm's source).
+REDIS_UPGRADE_FROM_DIR=$(REDIS_MAJOR=7 scripts/build-redis.sh --print-dir | tail -n1)
+export REDIS_UPGRADE_FROM_DIR
 
 trap 'scripts/testhosts.sh down' EXIT
 start=$(date +%s)

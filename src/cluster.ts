@@ -73,13 +73,25 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
                 ], { dependsOn: previous })];
         }
 
-        // Any change to what the hosts run re-runs the verification; nothing else does,
-        // so an `up` with nothing changed changes nothing.
+        // Any change to what the hosts run re-runs the clean-up and the verification;
+        // nothing else does, so an `up` with nothing changed changes nothing.
         const revision = crypto.createHash("sha256").update(JSON.stringify([
             cfg.binaries.server.sha256, cfg.binaries.cli.sha256,
             ...cfg.hosts.map((h) => [renderRedisConf(cfg, h), renderSentinelConf(cfg, h), renderRedisUnit(cfg, h), renderSentinelUnit(cfg, h)]),
         ])).digest("hex").slice(0, 16);
         const verifier = nodes.get(master.name)!;
+
+        // A node restarted on another port is still remembered at the old one by
+        // every Sentinel, and Sentinel never forgets a replica by itself: Sentinels
+        // that know more peers than the cluster has are reset, one at a time. Runs
+        // after every roll (stale entries come only from restarts).
+        const rollRevision = crypto.createHash("sha256")
+            .update(JSON.stringify(cfg.hosts.map((h) => restartRevision(cfg, h)))).digest("hex").slice(0, 16);
+        const forgetStale = hostStep("forget-stale", { host: master, connection: verifier.connection, parent: verifier }, "roll", [
+            "tidy", `${cfg.paths.installDir}/bin/redis-cli`, String(cfg.redisPort), String(cfg.sentinelPort),
+            cfg.masterName, cfg.serviceUser, PENDING_DIR, cfg.paths.configDir, SECRETS_FILE, "120",
+            RESTART_DIRECTIVES.join(" "), cfg.hosts.map((h) => `${h.announceAddress}:${cfg.sentinelPort}`).join(" "), rollRevision,
+        ], { dependsOn: previous });
         const verify = new command.remote.Command(`${name}-verify`, {
             connection: verifier.connection,
             create: remoteCommand(master.sshUser, "verify", [
@@ -88,7 +100,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             ]) + ` # revision ${revision}`,
             stdin: secretsFile,
             addPreviousOutputInEnv: false,
-        }, { parent: this, dependsOn: previous });
+        }, { parent: this, dependsOn: [forgetStale] });
 
         // The report holds addresses and names only; a provider that marks stdout
         // secret because stdin was one would otherwise hide the outputs.

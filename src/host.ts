@@ -133,7 +133,7 @@ export class DataNode extends pulumi.ComponentResource {
             stdin: renderThpTmpfiles(), delete: `rm -f ${shq(thpFile)}`,
         });
 
-        this.secrets = hostStep("secrets", s, "put-secrets", [SECRETS_FILE, String(cfg.redisPort), cli], {
+        this.secrets = hostStep("secrets", s, "put-secrets", [SECRETS_FILE], {
             stdin: args.secretsFile, delete: `rm -f ${shq(SECRETS_FILE)}`, dependsOn: [prepare],
         });
 

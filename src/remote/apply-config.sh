@@ -66,7 +66,18 @@ save_rendered() {
     mv -f "$work/rendered.keep" "$target.rendered"
 }
 
-running() { "$cli" -h 127.0.0.1 -p "$port" PING 2>/dev/null | grep -q PONG; }
+# The port the unit's process listens on now: it differs from PORT while a port
+# change waits for the rolling restart. PORT when that cannot be told.
+listening_port() { # unit default
+    pid=$(systemctl show -p MainPID --value "$1" 2>/dev/null || echo 0)
+    lp=
+    if [ "${pid:-0}" -gt 0 ] 2>/dev/null; then
+        lp=$(ss -Htlnp 2>/dev/null | awk -v pid="pid=$pid," 'index($0, pid) { n = split($4, a, ":"); print a[n]; exit }')
+    fi
+    echo "${lp:-$2}"
+}
+lport=$(listening_port "$unit" "$port")
+running() { "$cli" -h 127.0.0.1 -p "$lport" PING 2>/dev/null | grep -q PONG; }
 
 # The master the running cluster's Sentinels name ("ip port"), if any answers.
 current_master() {
@@ -154,18 +165,18 @@ if running; then
     while IFS="$(printf '\t')" read -r k v; do
         if [ "$kind" = redis ]; then
             if [ "$v" = '""' ]; then
-                out=$("$cli" -h 127.0.0.1 -p "$port" CONFIG SET "$k" "" 2>&1) || true
+                out=$("$cli" -h 127.0.0.1 -p "$lport" CONFIG SET "$k" "" 2>&1) || true
             else
-                out=$("$cli" -h 127.0.0.1 -p "$port" CONFIG SET "$k" "$v" 2>&1) || true
+                out=$("$cli" -h 127.0.0.1 -p "$lport" CONFIG SET "$k" "$v" 2>&1) || true
             fi
         else
-            out=$("$cli" -h 127.0.0.1 -p "$port" SENTINEL SET "$master" "$k" "$v" 2>&1) || true
+            out=$("$cli" -h 127.0.0.1 -p "$lport" SENTINEL SET "$master" "$k" "$v" 2>&1) || true
         fi
         case "$out" in
             OK) echo "$kind: applied $k $v live" ;;
             *immutable*) echo "$k" >> "$work/restart" ;; # Redis says: only at start
             *)
-                echo "apply-config: $kind on port $port refused $k $v: $out" >&2
+                echo "apply-config: $kind on port $lport refused $k $v: $out" >&2
                 exit 4 ;;
         esac
     done < "$work/live"
@@ -173,6 +184,11 @@ if running; then
         restart_needed=yes
         echo "$kind: needs a restart for: $(sort -u "$work/restart" | tr '\n' ' ')(done by the rolling restart step)"
     fi
+elif systemctl is-active --quiet "$unit" && { [ -s "$work/live" ] || [ -s "$work/restart" ]; }; then
+    # Up but not answering (loading its data, say): nothing can be applied live,
+    # so the rolling restart applies all of it.
+    restart_needed=yes
+    echo "$kind: running but not answering on port $lport; the rolling restart step applies the change"
 fi
 
 # Merge: the new rendered file, plus what the running service owns from the live file.

@@ -8,6 +8,7 @@ import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DrillTarget, ready, runDrill, sentinelAwareClient } from "../../src/drill";
 import { Stack, TestHosts, freshHosts, onHost, waitFor } from "./lib";
+import { servicePids } from "./probe";
 
 const stack = new Stack("e2e");
 const PASSWORD = "e2e-Redis-password-0123456789";
@@ -16,16 +17,8 @@ const version = process.env.REDIS_TEST_VERSION ?? "";
 let th: TestHosts;
 let sentinels: { host: string; port: number }[];
 
-const services = ["redis-server", "redis-sentinel"];
 /** MainPID of every service on every host: unchanged PIDs mean nothing restarted. */
-function pids(): Record<string, string> {
-    const out: Record<string, string> = {};
-    th.hosts.slice(0, 3).forEach((h, i) => {
-        const r = onHost(i + 1, `systemctl show -p MainPID --value ${services.join(" ")}`).stdout.trim().split("\n");
-        services.forEach((s, j) => { out[`${h.name}/${s}`] = r[j]; });
-    });
-    return out;
-}
+const pids = (): Record<string, string> => Object.assign({}, ...[1, 2, 3].map(servicePids));
 function cli(i: number, args: string, port = 6379, pw = PASSWORD): string {
     return onHost(i, `REDISCLI_AUTH='${pw}' /opt/redis-${version}/bin/redis-cli -h 127.0.0.1 -p ${port} ${args}`).stdout.trim();
 }

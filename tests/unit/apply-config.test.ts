@@ -2,7 +2,7 @@
  * Runs the host-side apply-config script locally against temporary files and a
  * fake redis-cli, to prove the day-2 rules: what Redis and Sentinel own at run
  * time survives every deploy, live changes go through CONFIG SET / SENTINEL SET,
- * and a change that needs a restart is refused while the service runs.
+ * and a change that needs a restart waits, marked, for the rolling restart.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -33,12 +33,22 @@ esac
 `, { mode: 0o755 });
 });
 
-function apply(kind: "redis" | "sentinel", target: string, rendered: string, peers = "") {
-    const port = kind === "redis" ? "6379" : "26379";
+function apply(kind: "redis" | "sentinel", target: string, rendered: string, peers = "", port = kind === "redis" ? "6379" : "26379") {
     const r = spawnSync("sh", ["-c", scriptText("apply-config"), "apply-config", kind, target, user,
         path.join(dir, "secrets.env"), path.join(dir, "redis-cli"), port, "mymaster", path.join(dir, "pending"), RESTART_DIRECTIVES.join(" "), "10.0.0.2", peers],
-        { input: rendered, encoding: "utf8" });
+        { input: rendered, encoding: "utf8", env: { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH}` } });
     return { code: r.status, out: r.stdout, err: r.stderr };
+}
+/** Stand-ins for systemctl and ss: the unit is active as PID 4242, listening on `port`. */
+function activeOn(port: number) {
+    fs.mkdirSync(path.join(dir, "bin"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "bin", "systemctl"), `#!/bin/sh
+case "$1" in show) echo 4242 ;; is-active) exit 0 ;; esac
+`, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "bin", "ss"), `#!/bin/sh
+echo 'LISTEN 0 511 10.0.0.2:${port} 0.0.0.0:* users:(("redis-server",pid=4242,fd=6))'
+echo 'LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:(("sshd",pid=1,fd=3))'
+`, { mode: 0o755 });
 }
 const calls = () => (fs.existsSync(cliLog) ? fs.readFileSync(cliLog, "utf8").trim().split("\n").filter((l) => !l.includes("PING")) : []);
 const running = () => fs.writeFileSync(path.join(dir, "running"), "");
@@ -108,9 +118,18 @@ describe("apply-config for redis.conf", () => {
     it("writes a restart-only change of a running server and marks it for the rolling restart, without CONFIG SET", () => {
         const target = path.join(dir, "redis.conf");
         apply("redis", target, renderRedisConf(cfg, h2));
-        running();
+        // The server answers on the port it runs on (6379), not on the new one.
+        fs.writeFileSync(path.join(dir, "redis-cli"), `#!/bin/sh
+echo "AUTH=$REDISCLI_AUTH $*" >> ${JSON.stringify(cliLog)}
+case "$*" in
+  *"-p 6379 PING"*) echo PONG ;;
+  *PING*) echo "Could not connect to Redis" ;;
+  *) echo OK ;;
+esac
+`, { mode: 0o755 });
+        activeOn(6379);
         const changed = cfgWith({ redisPort: "6380", maxmemory: "100mb" });
-        const r = apply("redis", target, renderRedisConf(changed, changed.hosts[1]));
+        const r = apply("redis", target, renderRedisConf(changed, changed.hosts[1]), "", "6380");
         expect(r.err).toBe("");
         expect(r.code).toBe(0);
         expect(r.out).toContain("redis: needs a restart for: port (done by the rolling restart step)");
@@ -150,6 +169,19 @@ case "$*" in *PING*) echo PONG ;; *) echo "ERR Invalid argument" ;; esac
         const r = apply("redis", target, renderRedisConf(changed, changed.hosts[1]));
         expect(r.code).toBe(4);
         expect(r.err).toBe("apply-config: redis on port 6379 refused hz 5000: ERR Invalid argument\n");
+    });
+
+    it("leaves every change to the rolling restart when the unit is active but not answering", () => {
+        const target = path.join(dir, "redis.conf");
+        apply("redis", target, renderRedisConf(cfg, h2));
+        activeOn(6379); // active, but the stand-in redis-cli does not answer PING (loading, say)
+        const changed = cfgWith({ maxmemory: "100mb" });
+        const r = apply("redis", target, renderRedisConf(changed, changed.hosts[1]));
+        expect(r.code).toBe(0);
+        expect(r.out).toContain("running but not answering on port 6379");
+        expect(calls()).toEqual([]);
+        expect(fs.readFileSync(target, "utf8")).toContain("maxmemory 100mb\n");
+        expect(pending()).toEqual(["redis-server"]);
     });
 
     it("writes a restart-only change when the server is stopped", () => {

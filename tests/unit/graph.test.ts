@@ -96,7 +96,10 @@ describe("resource graph", () => {
         expect(cmd("redis-2-restart").parent).toBe("redis-2");
         expect(cmd("redis-2-restart").inputs.create).toContain("'roll' 'replicas' ");
         expect(cmd("redis-2-restart-master").inputs.create).toContain("'roll' 'master' ");
-        expect(cmd("redis-verify").deps).toEqual(["redis-3-restart-master"]);
+        // Then, from the initial master's host, stale Sentinel entries are forgotten.
+        expect(cmd("redis-1-forget-stale").deps).toEqual(["redis-3-restart-master"]);
+        expect(cmd("redis-1-forget-stale").inputs.create).toMatch(/'roll' 'tidy' .* '10\.0\.0\.1:26379 10\.0\.0\.2:26379 10\.0\.0\.3:26379' '[0-9a-f]{16}'$/s);
+        expect(cmd("redis-verify").deps).toEqual(["redis-1-forget-stale"]);
     });
 
     it("sends each host its own rendered file on stdin, with placeholders instead of passwords", async () => {
@@ -128,7 +131,7 @@ describe("resource graph", () => {
             // stdin carries a password only as a secret.
             if (JSON.stringify(r.inputs.stdin ?? "").includes(REDIS_PASSWORD)) expect(isSecret(r.inputs.stdin)).toBe(true);
         }
-        expect(commands).toBe(3 * 15 + 1);
+        expect(commands).toBe(3 * 15 + 2);
         const secrets = cmd("redis-1-secrets").inputs.stdin;
         expect(isSecret(secrets)).toBe(true);
         expect(secrets.value).toBe(`REDIS_PASSWORD=${REDIS_PASSWORD}\nSENTINEL_PASSWORD=${REDIS_PASSWORD}\n`);
@@ -176,6 +179,7 @@ describe("resource graph", () => {
             expect(changed).not.toContain(`${h}-redis-unit`);
             expect(changed).not.toContain(`${h}-install`);
         }
+        expect(changed).toContain("redis-1-forget-stale");
     });
 
     it("keeps the data directory on destroy unless asked to purge it", async () => {

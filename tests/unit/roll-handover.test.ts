@@ -1,0 +1,115 @@
+/**
+ * Runs the host-side roll script's handover (the master's part of a rolling
+ * restart, without the restart) locally against a fake redis-cli and systemctl.
+ * The failover must not start before the local Sentinel knows every online
+ * replica (one back at a new port is unknown to it for up to 10 s, and would be
+ * left following the old master), and the handover ends only once that
+ * Sentinel has finished the failover (a SENTINEL RESET would abort it).
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { beforeEach, describe, expect, it } from "vitest";
+import { RESTART_DIRECTIVES } from "../../src/host";
+import { withFunctions } from "../../src/shell";
+
+let dir: string;
+let log: string;
+
+const entry = (ip: string, port: number, flags: string) =>
+    ["name", `${ip}:${port}`, "ip", ip, "port", String(port), "runid", "x", "flags", flags].join("\n");
+
+/**
+ * The local Sentinel learns replica 10.0.0.3:6380 only on its `learnsAfter`-th
+ * SENTINEL REPLICAS; it reports a failover in progress on its first
+ * `failingOverFor` SENTINEL MASTER calls after SENTINEL FAILOVER.
+ */
+function fakeCluster(learnsAfter: number, failingOverFor: number) {
+    const before = [entry("10.0.0.2", 6380, "slave"), entry("10.0.0.3", 6379, "s_down,slave,disconnected")].join("\n");
+    const after = [before, entry("10.0.0.3", 6380, "slave")].join("\n");
+    fs.writeFileSync(path.join(dir, "replicas-before"), `${before}\n`);
+    fs.writeFileSync(path.join(dir, "replicas-after"), `${after}\n`);
+    const count = (name: string) => `n=$(cat ${JSON.stringify(path.join(dir, name))} 2>/dev/null || echo 0); n=$((n + 1)); echo $n > ${JSON.stringify(path.join(dir, name))}`;
+    fs.writeFileSync(path.join(dir, "redis-cli"), `#!/bin/sh
+d=${JSON.stringify(dir)}
+echo "AUTH=$REDISCLI_AUTH $*" >> ${JSON.stringify(log)}
+case "$*" in
+  "-h 127.0.0.1 -p 6380 INFO replication")
+    printf 'role:master\\nmaster_replid:old\\nmaster_repl_offset:100\\nslave0:ip=10.0.0.2,port=6380,state=online,offset=100,lag=0\\nslave1:ip=10.0.0.3,port=6380,state=online,offset=100,lag=0\\n' ;;
+  "-h 10.0.0.2 -p 6380 INFO replication") printf 'role:master\\nmaster_replid:new\\n' ;;
+  *"SENTINEL REPLICAS"*)
+    ${count("replicas-calls")}
+    if [ "$n" -ge ${learnsAfter} ]; then cat "$d/replicas-after"; else cat "$d/replicas-before"; fi ;;
+  *"SENTINEL SENTINELS"*) ;;
+  *"SENTINEL FAILOVER"*) echo OK; touch "$d/failed-over" ;;
+  *"get-master-addr-by-name"*) printf '10.0.0.2\\n6380\\n' ;;
+  *"SENTINEL MASTER"*)
+    flags=master
+    if [ -f "$d/failed-over" ]; then
+      ${count("master-calls")}
+      [ "$n" -le ${failingOverFor} ] && flags=master,failover_in_progress
+    fi
+    printf 'name\\nmymaster\\nflags\\n%s\\n' "$flags" ;;
+  *) echo OK ;;
+esac
+`, { mode: 0o755 });
+}
+
+beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "roll-handover-"));
+    log = path.join(dir, "cli.log");
+    fs.writeFileSync(path.join(dir, "secrets.env"), "REDIS_PASSWORD=r-pass\nSENTINEL_PASSWORD=s-pass\n");
+    // No unit runs here: the script falls back to the configured port.
+    fs.mkdirSync(path.join(dir, "bin"));
+    fs.writeFileSync(path.join(dir, "bin", "systemctl"), "#!/bin/sh\necho 0\n", { mode: 0o755 });
+});
+
+function handover(timeoutS: number) {
+    const r = spawnSync("sh", ["-c", withFunctions("roll"), "roll", "handover", path.join(dir, "redis-cli"), "6380", "26379", "mymaster", "redis",
+        path.join(dir, "pending"), dir, path.join(dir, "secrets.env"), String(timeoutS), RESTART_DIRECTIVES.join(" "), "rev"],
+        { encoding: "utf8", env: { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH}` } });
+    return { code: r.status, out: r.stdout, err: r.stderr, calls: fs.readFileSync(log, "utf8").trim().split("\n") };
+}
+const indexOf = (calls: string[], text: string) => calls.findIndex((c) => c.includes(text));
+
+describe("roll handover", () => {
+    it("fails over only once the Sentinel knows every online replica, and returns once the failover is done", () => {
+        fakeCluster(3, 2);
+        const r = handover(10);
+        expect(r.err).toBe("");
+        expect(r.code).toBe(0);
+        expect(r.out).toMatch(/master moved to 10\.0\.0\.2; write pause \d+ ms/);
+        const replicaQueries = r.calls.filter((c) => c.includes("SENTINEL REPLICAS")).length;
+        const failover = indexOf(r.calls, "SENTINEL FAILOVER");
+        const pause = indexOf(r.calls, "CLIENT PAUSE");
+        // The third look at the Sentinel's replicas found 10.0.0.3:6380; writes paused after it.
+        expect(replicaQueries).toBeGreaterThanOrEqual(3);
+        expect(r.calls.slice(0, pause).filter((c) => c.includes("SENTINEL REPLICAS")).length).toBe(3);
+        expect(pause).toBeLessThan(failover);
+        expect(r.calls[failover]).toBe("AUTH=s-pass -h 127.0.0.1 -p 26379 SENTINEL FAILOVER mymaster");
+        // Writes resume (UNPAUSE) before the wait for the end of the failover, which
+        // took three SENTINEL MASTER calls (two in progress, then done).
+        const unpause = indexOf(r.calls, "CLIENT UNPAUSE");
+        const masterCalls = r.calls.map((c, i) => [c, i] as const).filter(([c]) => c.includes("SENTINEL MASTER")).map(([, i]) => i);
+        expect(masterCalls.length).toBe(3);
+        expect(masterCalls.every((i) => i > unpause)).toBe(true);
+    });
+
+    it("refuses to fail over, and never pauses writes, when the Sentinel does not learn a replica", () => {
+        fakeCluster(1_000_000, 0);
+        const r = handover(2);
+        expect(r.code).toBe(1);
+        expect(r.err).toContain("roll: Sentinel 127.0.0.1:26379 does not know the replica(s) 10.0.0.3:6380 after 2s; not failing over");
+        expect(indexOf(r.calls, "CLIENT PAUSE")).toBe(-1);
+        expect(indexOf(r.calls, "SENTINEL FAILOVER")).toBe(-1);
+    }, 20_000);
+
+    it("fails, naming the Sentinel, when the failover does not finish", () => {
+        fakeCluster(1, 1_000_000);
+        const r = handover(2);
+        expect(r.code).toBe(1);
+        expect(r.out).toMatch(/master moved to 10\.0\.0\.2/);
+        expect(r.err).toContain("roll: Sentinel 127.0.0.1:26379 is still failing over after 2s");
+    }, 20_000);
+});
