@@ -118,12 +118,13 @@ restart_sentinel() {
 # about to go: wait, before writes pause, until it knows every online replica.
 wait_sentinel_knows_replicas() { # master's INFO replication
     want=$(printf '%s\n' "$1" | sed -n 's/^slave[0-9]*:ip=\([^,]*\),port=\([0-9]*\),state=online.*/\1:\2/p')
-    end=$(deadline)
+    end=$(deadline) told=
     while :; do
         known=$(known_entries "$sentinel_host:$sentinel_port" REPLICAS | awk '$2 !~ /s_down|disconnected/ { print $1 }')
         missing=""
         for w in $want; do printf '%s\n' "$known" | grep -qxF "$w" || missing="$missing $w"; done
         [ -z "$missing" ] && return 0
+        [ -n "$told" ] || { told=1; echo "waiting until Sentinel $sentinel_host:$sentinel_port knows the replica(s)$missing"; }
         if [ "$(date +%s)" -ge "$end" ]; then
             echo "roll: Sentinel $sentinel_host:$sentinel_port does not know the replica(s)$missing after ${timeout}s; not failing over" >&2
             exit 1

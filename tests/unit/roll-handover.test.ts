@@ -80,6 +80,7 @@ describe("roll handover", () => {
         expect(r.err).toBe("");
         expect(r.code).toBe(0);
         expect(r.out).toMatch(/master moved to 10\.0\.0\.2; write pause \d+ ms/);
+        expect(r.out).toContain("waiting until Sentinel 127.0.0.1:26379 knows the replica(s) 10.0.0.3:6380\n");
         const replicaQueries = r.calls.filter((c) => c.includes("SENTINEL REPLICAS")).length;
         const failover = indexOf(r.calls, "SENTINEL FAILOVER");
         const pause = indexOf(r.calls, "CLIENT PAUSE");
