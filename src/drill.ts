@@ -72,6 +72,16 @@ export interface WriteRecord {
     readonly writesLost: number;
     /** Longest gap between two acknowledged writes, in seconds. */
     readonly writePauseSeconds: number;
+    /** Seconds from the start of writing to the start of that gap. */
+    readonly writePauseStartSeconds: number;
+    /** The errors the writer got, by message, with how often: what the pause was made of. */
+    readonly errors: Readonly<Record<string, number>>;
+}
+
+/** "NOREPLICAS ... x12, Command timed out x1": a WriteRecord's errors on one line. */
+export function describeErrors(errors: Readonly<Record<string, number>>): string {
+    const parts = Object.entries(errors).sort((a, b) => b[1] - a[1]).map(([m, n]) => `${m} x${n}`);
+    return parts.length ? parts.join(", ") : "none";
 }
 
 /**
@@ -82,13 +92,18 @@ export async function recordWrites(t: DrillTarget, during: () => Promise<void>):
     const prefix = `writes:${Date.now()}`;
     const client = await ready(sentinelAwareClient(t));
     const acked: { i: number; at: number }[] = [];
+    const errors: Record<string, number> = {};
+    const started = Date.now();
     let stop = false;
     const writer = (async () => {
         for (let i = 0; !stop; i++) {
             try {
                 await client.set(`${prefix}:${i}`, String(i));
                 acked.push({ i, at: Date.now() });
-            } catch {
+            } catch (e) {
+                // First line only, shortened: messages differ in their details, not their kind.
+                const m = (e instanceof Error ? e.message : String(e)).split("\n")[0].slice(0, 60);
+                errors[m] = (errors[m] ?? 0) + 1;
                 await sleep(20);
             }
             await sleep(5);
@@ -101,15 +116,20 @@ export async function recordWrites(t: DrillTarget, during: () => Promise<void>):
         await writer;
     }
     try {
-        let pause = 0;
-        for (let k = 1; k < acked.length; k++) pause = Math.max(pause, acked[k].at - acked[k - 1].at);
+        let pause = 0, pauseStart = started;
+        for (let k = 1; k < acked.length; k++) {
+            if (acked[k].at - acked[k - 1].at > pause) { pause = acked[k].at - acked[k - 1].at; pauseStart = acked[k - 1].at; }
+        }
         let lost = 0;
         for (let k = 0; k < acked.length; k += 500) {
             const keys = acked.slice(k, k + 500).map((a) => `${prefix}:${a.i}`);
             lost += (await client.mget(...keys)).filter((v) => v === null).length;
             await client.del(...keys);
         }
-        return { writesAcknowledged: acked.length, writesLost: lost, writePauseSeconds: pause / 1000 };
+        return {
+            writesAcknowledged: acked.length, writesLost: lost, writePauseSeconds: pause / 1000,
+            writePauseStartSeconds: (pauseStart - started) / 1000, errors,
+        };
     } finally {
         client.disconnect();
     }

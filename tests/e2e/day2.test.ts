@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ready, recordWrites, runDrill } from "../../src/drill";
+import { describeErrors, ready, recordWrites, runDrill } from "../../src/drill";
 import { ROOT, Stack, TestHosts, freshHosts, onHost, run, waitFor } from "./lib";
 import { ClusterProbe, kv, servicePids } from "./probe";
 
@@ -109,7 +109,7 @@ describe("day 2 without harm", () => {
         const w = await recordWrites(target(), async () => { up = await stack.upAsync(); });
         const pause = /write pause (\d+) ms/.exec(up.stdout)?.[1];
         console.log(`measured: rolling restart: the up reported a write pause of ${pause} ms; the writer saw ${w.writePauseSeconds} s, ` +
-            `${w.writesAcknowledged} acknowledged, ${w.writesLost} lost`);
+            `${w.writesAcknowledged} acknowledged, ${w.writesLost} lost; its errors: ${describeErrors(w.errors)}`);
         expect(w.writesLost).toBe(0);
         expect(pause).toBeDefined();
         const after = pids();

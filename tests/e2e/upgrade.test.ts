@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recordWrites } from "../../src/drill";
+import { describeErrors, recordWrites } from "../../src/drill";
 import { RunResult, Stack, TestHosts, freshHosts, onHost } from "./lib";
 import { ClusterProbe, kv } from "./probe";
 
@@ -66,7 +66,8 @@ describe("restart-requiring changes: an upgrade and a port", () => {
         version = newVersion;
         const pause = /write pause (\d+) ms/.exec(up.stdout)?.[1];
         console.log(`measured: upgrade ${oldVersion} -> ${newVersion}: the up took ${up.seconds} s and reported a write pause of ${pause} ms; ` +
-            `the writer saw ${w.writePauseSeconds} s, ${w.writesAcknowledged} acknowledged, ${w.writesLost} lost`);
+            `the writer saw ${w.writePauseSeconds} s (from ${w.writePauseStartSeconds} s in), ${w.writesAcknowledged} acknowledged, ${w.writesLost} lost; ` +
+            `its errors: ${describeErrors(w.errors)}`);
         expect(w.writesAcknowledged).toBeGreaterThan(0);
         expect(w.writesLost).toBe(0);
         expect(pause).toBeDefined();
@@ -101,7 +102,8 @@ describe("restart-requiring changes: an upgrade and a port", () => {
         ports.redis = 6380;
         const pause = /write pause (\d+) ms/.exec(up.stdout)?.[1];
         console.log(`measured: port change 6379 -> 6380: the up took ${up.seconds} s and reported a write pause of ${pause} ms; ` +
-            `the writer saw ${w.writePauseSeconds} s, ${w.writesAcknowledged} acknowledged, ${w.writesLost} lost`);
+            `the writer saw ${w.writePauseSeconds} s (from ${w.writePauseStartSeconds} s in), ${w.writesAcknowledged} acknowledged, ${w.writesLost} lost; ` +
+            `its errors: ${describeErrors(w.errors)}`);
         expect(w.writesAcknowledged).toBeGreaterThan(0);
         expect(w.writesLost).toBe(0);
         const after = probe.pids();
