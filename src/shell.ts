@@ -18,10 +18,14 @@ export type RemoteScript =
 /** Scripts that call another one as a shell function (roll re-merges configs with apply-config). */
 const USES: Partial<Record<RemoteScript, RemoteScript[]>> = { roll: ["apply-config"] };
 
+/** Shell functions from `remote/lib/` that a script needs, put before its text. */
+const LIBS: Partial<Record<RemoteScript, string[]>> = { "apply-config": ["listening-port"], roll: ["listening-port"] };
+
 const SCRIPT_DIR = path.join(__dirname, "remote");
 
 export function scriptText(name: RemoteScript): string {
-    return fs.readFileSync(path.join(SCRIPT_DIR, `${name}.sh`), "utf8");
+    const libs = (LIBS[name] ?? []).map((lib) => fs.readFileSync(path.join(SCRIPT_DIR, "lib", `${lib}.sh`), "utf8"));
+    return [...libs, fs.readFileSync(path.join(SCRIPT_DIR, `${name}.sh`), "utf8")].join("");
 }
 
 /**

@@ -66,16 +66,7 @@ save_rendered() {
     mv -f "$work/rendered.keep" "$target.rendered"
 }
 
-# The port the unit's process listens on now: it differs from PORT while a port
-# change waits for the rolling restart. PORT when that cannot be told.
-listening_port() { # unit default
-    pid=$(systemctl show -p MainPID --value "$1" 2>/dev/null || echo 0)
-    lp=
-    if [ "${pid:-0}" -gt 0 ] 2>/dev/null; then
-        lp=$(ss -Htlnp 2>/dev/null | awk -v pid="pid=$pid," 'index($0, pid) { n = split($4, a, ":"); print a[n]; exit }')
-    fi
-    echo "${lp:-$2}"
-}
+# listening_port UNIT DEFAULT: lib/listening-port.sh, put before this script.
 lport=$(listening_port "$unit" "$port")
 running() { "$cli" -h 127.0.0.1 -p "$lport" PING 2>/dev/null | grep -q PONG; }
 

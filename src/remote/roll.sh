@@ -31,16 +31,7 @@ pass=$1 cli=$2 rport=$3 sport=$4 mname=$5 owner=$6 pending=$7 confdir=$8 secrets
 RPASS=$(sed -n 's/^REDIS_PASSWORD=//p' "$secrets")
 SPASS=$(sed -n 's/^SENTINEL_PASSWORD=//p' "$secrets")
 
-# The port the unit's process listens on now: the old one while a port change
-# waits for this restart. The default when that cannot be told.
-listening_port() { # unit default
-    pid=$(systemctl show -p MainPID --value "$1" 2>/dev/null || echo 0)
-    lp=
-    if [ "${pid:-0}" -gt 0 ] 2>/dev/null; then
-        lp=$(ss -Htlnp 2>/dev/null | awk -v pid="pid=$pid," 'index($0, pid) { n = split($4, a, ":"); print a[n]; exit }')
-    fi
-    echo "${lp:-$2}"
-}
+# listening_port UNIT DEFAULT: lib/listening-port.sh, put before this script.
 # lport: where this host's redis-server answers now (RPORT once restarted).
 lport=$(listening_port redis-server "$rport")
 rat() { h=$1 p=$2; shift 2; REDISCLI_AUTH=$RPASS "$cli" -h "$h" -p "$p" "$@" 2>&1 | tr -d '\r'; }
