@@ -12,7 +12,7 @@
  * pause and the acknowledged writes lost. The stack's configuration is read with
  * the project's own parser, so paths and ports are the ones `pulumi up` used.
  */
-import { execFileSync } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -59,18 +59,26 @@ function stackConfig(): { cluster: ClusterConfig; secrets: Record<string, string
     return { cluster, secrets: values };
 }
 
-/** Runs a command line (already wrapped for sudo where needed) on a host with the stack's SSH key. */
-function onHost(host: HostSpec, privateKey: string, commandLine: string): void {
+/**
+ * Runs a command line (already wrapped for sudo where needed) on a host with the
+ * stack's SSH key. Asynchronous: the drill's writer shares this process, and a
+ * blocked event loop would count the whole SSH session as a write pause.
+ */
+async function onHost(host: HostSpec, privateKey: string, commandLine: string): Promise<void> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drill-"));
     try {
         const key = path.join(dir, "key");
         fs.writeFileSync(key, privateKey.replace(/\n?$/, "\n"), { mode: 0o600 });
         const known = path.join(dir, "known_hosts");
         fs.writeFileSync(known, host.hostKey ? `${host.address} ${host.hostKey}\n` : "");
-        execFileSync("ssh", [
+        const child = spawn("ssh", [
             "-i", key, "-p", String(host.sshPort), "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${known}`,
             "-o", `StrictHostKeyChecking=${host.hostKey ? "yes" : "accept-new"}`, `${host.sshUser}@${host.address}`, commandLine,
         ], { stdio: ["ignore", "inherit", "inherit"] });
+        await new Promise<void>((resolve, reject) => {
+            child.on("error", reject);
+            child.on("close", (code) => code === 0 ? resolve() : reject(new Error(`ssh ${host.name} (${host.address}) exited with ${code}`)));
+        });
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -105,17 +113,17 @@ async function main() {
             const s = new Redis({ host: target.sentinels[0].host, port: target.sentinels[0].port, password: target.sentinelPassword });
             try { await s.call("SENTINEL", "FAILOVER", target.masterName); } finally { s.disconnect(); }
         } else if (mode === "handover") {
-            onHost(host, secrets.sshPrivateKey, remoteCommand(host.sshUser, "roll", [
+            await onHost(host, secrets.sshPrivateKey, remoteCommand(host.sshUser, "roll", [
                 "handover", `${cfg.paths.installDir}/bin/redis-cli`, String(cfg.redisPort), String(cfg.sentinelPort), cfg.masterName,
                 cfg.serviceUser, PENDING_DIR, cfg.paths.configDir, SECRETS_FILE, "120", RESTART_DIRECTIVES.join(" "),
             ]));
         } else {
             // SIGKILL, then stop so systemd's Restart=always does not bring it straight back.
-            onHost(host, secrets.sshPrivateKey, asRoot(host, "systemctl kill --signal=KILL redis-server; systemctl stop redis-server"));
+            await onHost(host, secrets.sshPrivateKey, asRoot(host, "systemctl kill --signal=KILL redis-server; systemctl stop redis-server"));
             crashed = host;
         }
     });
-    if (crashed) onHost(crashed, secrets.sshPrivateKey, asRoot(crashed, "systemctl start redis-server"));
+    if (crashed) await onHost(crashed, secrets.sshPrivateKey, asRoot(crashed, "systemctl start redis-server"));
     console.log(`drill (${mode}) on stack ${stack}`);
     console.log(`  master before:                 ${report.masterBefore}`);
     console.log(`  master after:                  ${report.masterAfter}`);

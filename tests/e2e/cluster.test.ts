@@ -7,7 +7,7 @@ import * as fs from "fs";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DrillTarget, ready, runDrill, sentinelAwareClient } from "../../src/drill";
-import { Stack, TestHosts, freshHosts, onHost, waitFor } from "./lib";
+import { Stack, TestHosts, freshHosts, onHost, onHostAsync, waitFor } from "./lib";
 import { servicePids } from "./probe";
 
 const stack = new Stack("e2e");
@@ -110,7 +110,7 @@ describe("main job: a verified Redis Sentinel cluster", () => {
     it("fails over when the master stops, keeps ioredis writing, and takes the old master back as a replica", async () => {
         const report = await runDrill(target(), async (master) => {
             expect(master).toBe(`${th.hosts[0].address}:6379`);
-            onHost(1, "systemctl stop redis-server");
+            await onHostAsync(1, "systemctl stop redis-server");
         });
         console.log(`measured: failover after stopping the master: client on the new master after ${report.secondsToNewMaster} s, ` +
             `write pause ${report.writePauseSeconds} s, ${report.writesAcknowledged} writes acknowledged, ${report.writesLost} lost`);

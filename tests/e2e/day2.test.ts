@@ -8,7 +8,7 @@ import * as fs from "fs";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeErrors, ready, recordWrites, runDrill } from "../../src/drill";
-import { ROOT, Stack, TestHosts, freshHosts, onHost, run, waitFor } from "./lib";
+import { ROOT, Stack, TestHosts, freshHosts, onHost, run, runAsync, waitFor } from "./lib";
 import { ClusterProbe, kv, servicePids } from "./probe";
 
 const stack = new Stack("day2");
@@ -128,7 +128,7 @@ describe("day 2 without harm", () => {
 
     it("survives a crashed master host: failover, the host rejoins as a replica, and the next up changes nothing", async () => {
         const master = await masterIndex();
-        const report = await runDrill(target(), async () => { run(`${ROOT}/scripts/testhosts.sh`, ["crash", String(master)]); });
+        const report = await runDrill(target(), async () => { await runAsync(`${ROOT}/scripts/testhosts.sh`, ["crash", String(master)]); });
         console.log(`measured: host crash (kill -9 of the master's machine): client on the new master after ${report.secondsToNewMaster} s, ` +
             `write pause ${report.writePauseSeconds} s, ${report.writesAcknowledged} acknowledged, ${report.writesLost} lost`);
         run(`${ROOT}/scripts/testhosts.sh`, ["start", String(master)]);

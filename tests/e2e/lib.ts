@@ -42,6 +42,27 @@ export function run(cmd: string, args: readonly string[], opts: { cwd?: string; 
     return res;
 }
 
+/**
+ * Runs a command without blocking the event loop, so that a writer in this
+ * process keeps writing meanwhile (a blocked loop would count as a write pause).
+ */
+export function runAsync(cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<RunResult> {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+        const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => { stdout += d; });
+        child.stderr.on("data", (d) => { stderr += d; });
+        child.on("error", reject);
+        child.on("close", (code) => {
+            const res = { stdout, stderr, code: code ?? -1, seconds: (Date.now() - started) / 1000 };
+            if (res.code !== 0) reject(new Error(`${cmd} ${args.join(" ")} failed (${res.code}):\n${stdout.slice(-4000)}\n${stderr.slice(-4000)}`));
+            else resolve(res);
+        });
+    });
+}
+
 /** The pulumi CLI on one stack of the project in `cwd`. */
 export class Stack {
     constructor(readonly name: string, readonly cwd: string = ROOT) {}
@@ -81,21 +102,7 @@ export class Stack {
 
     /** `pulumi up` without blocking the event loop, so a writer in this process keeps writing meanwhile. */
     upAsync(extra: readonly string[] = []): Promise<RunResult> {
-        const args = ["up", "--yes", "--skip-preview", "--color", "never", ...extra, "--stack", this.name, "--non-interactive"];
-        const started = Date.now();
-        return new Promise((resolve, reject) => {
-            const child = spawn("pulumi", args, { cwd: this.cwd, stdio: ["ignore", "pipe", "pipe"] });
-            let stdout = "";
-            let stderr = "";
-            child.stdout.on("data", (d) => { stdout += d; });
-            child.stderr.on("data", (d) => { stderr += d; });
-            child.on("error", reject);
-            child.on("close", (code) => {
-                const res = { stdout, stderr, code: code ?? -1, seconds: (Date.now() - started) / 1000 };
-                if (res.code !== 0) reject(new Error(`pulumi ${args.join(" ")} failed (${res.code}):\n${stdout.slice(-4000)}\n${stderr.slice(-4000)}`));
-                else resolve(res);
-            });
-        });
+        return runAsync("pulumi", ["up", "--yes", "--skip-preview", "--color", "never", ...extra, "--stack", this.name, "--non-interactive"], { cwd: this.cwd });
     }
 
     outputs(): Record<string, any> {
@@ -125,6 +132,11 @@ export class Stack {
 /** Runs a shell command on test host I (1-based) as root. */
 export function onHost(i: number, command: string, allowFail = false): RunResult {
     return run(path.join(ROOT, "scripts", "testhosts.sh"), ["ssh", String(i), command], { allowFail });
+}
+
+/** onHost without blocking the event loop: for disruptions while a writer writes. */
+export function onHostAsync(i: number, command: string): Promise<RunResult> {
+    return runAsync(path.join(ROOT, "scripts", "testhosts.sh"), ["ssh", String(i), command]);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
