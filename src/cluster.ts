@@ -82,9 +82,10 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         const verifier = nodes.get(master.name)!;
 
         // A node restarted on another port is still remembered at the old one by
-        // every Sentinel, and Sentinel never forgets a replica by itself: Sentinels
-        // that know more peers than the cluster has are reset, one at a time. Runs
-        // after every roll (stale entries come only from restarts).
+        // every Sentinel, and Sentinel never forgets a replica by itself: a Sentinel
+        // that remembers a node or Sentinel the cluster no longer has (down or
+        // disconnected) is reset, one at a time. Runs after every roll (stale
+        // entries come only from restarts).
         const rollRevision = crypto.createHash("sha256")
             .update(JSON.stringify(cfg.hosts.map((h) => restartRevision(cfg, h)))).digest("hex").slice(0, 16);
         const forgetStale = hostStep("forget-stale", { host: master, connection: verifier.connection, parent: verifier }, "roll", [

@@ -139,8 +139,15 @@ wait_failover_done() { # ip:port of a Sentinel
 }
 
 sentinel_flags() { # ip:port
-    REDISCLI_AUTH=$SPASS "$cli" -h "${1%:*}" -p "${1##*:}" SENTINEL MASTER "$mname" 2>&1 | tr -d '\r' |
-        awk 'prev == "flags" { print; exit } { prev = $0 }'
+    REDISCLI_AUTH=$SPASS "$cli" -h "${1%:*}" -p "${1##*:}" SENTINEL MASTER "$mname" 2>&1 | tr -d '\r' | reply_value flags
+}
+
+# The value after KEY in a reply redis-cli prints as key and value lines (stdin).
+reply_value() { awk -v k="$1" 'prev == k { print; exit } { prev = $0 }'; }
+
+# "ip port" of the master the Sentinel at ip:port names; empty if it does not answer.
+master_named() { # ip:port
+    REDISCLI_AUTH=$SPASS "$cli" -h "${1%:*}" -p "${1##*:}" SENTINEL get-master-addr-by-name "$mname" 2>/dev/null | tr -d '\r' | paste -sd' ' -
 }
 
 # Moves the master role away from this node without losing acknowledged writes.
@@ -170,8 +177,8 @@ move_master_away() {
     [ "$out" = OK ] || { r 127.0.0.1 CLIENT UNPAUSE >/dev/null; echo "roll: SENTINEL FAILOVER refused: $out" >&2; exit 1; }
     end=$(deadline)
     while :; do
-        named=$(REDISCLI_AUTH=$SPASS "$cli" -h "$sentinel_host" -p "$sentinel_port" SENTINEL get-master-addr-by-name "$mname" 2>&1)
-        addr=$(printf '%s\n' "$named" | sed -n 1p) port=$(printf '%s\n' "$named" | sed -n 2p)
+        named=$(master_named "$sentinel_host:$sentinel_port")
+        addr=${named% *} port=${named#* }
         if [ -n "$addr" ] && [ -n "$port" ] && [ "$(field "$(rat "$addr" "$port" INFO replication)" role)" = master ] &&
            [ "$(field "$(rat "$addr" "$port" INFO replication)" master_replid)" != "$me" ]; then break; fi
         if [ "$(date +%s)" -ge "$end" ]; then
@@ -185,7 +192,7 @@ move_master_away() {
     # Sentinel that is up names the new one, so that they reconnect there at once.
     end=$(( $(date +%s) + 10 ))
     for peer in $(known_entries "$sentinel_host:$sentinel_port" SENTINELS | awk '$2 !~ /s_down|disconnected/ { print $1 }'); do
-        until [ "$(REDISCLI_AUTH=$SPASS "$cli" -h "${peer%:*}" -p "${peer##*:}" SENTINEL get-master-addr-by-name "$mname" 2>/dev/null | tr -d '\r' | tr '\n' ' ')" = "$addr $port " ]; do
+        until [ "$(master_named "$peer")" = "$addr $port" ]; do
             [ "$(date +%s)" -lt "$end" ] || { echo "roll: Sentinel $peer does not name $addr:$port yet; going on" >&2; break; }
             sleep 0.05
         done
@@ -213,9 +220,9 @@ reset_sentinel() { # ip:port want
         sentinel_counts "$h" "$p"
         [ "${slaves:-0}" -ge "$2" ] && [ "${others:-0}" -ge "$2" ] && break
         if [ "$(date +%s)" -ge "$end" ]; then
-            named=$(REDISCLI_AUTH=$SPASS "$cli" -h "$h" -p "$p" SENTINEL get-master-addr-by-name "$mname" 2>&1 | tr -d '\r' | paste -sd: -)
+            named=$(master_named "$1")
             seen=$(known_entries "$1" REPLICAS | awk '{ print $1 "(" $2 ")" }' | paste -sd' ' -)
-            echo "roll: Sentinel $1 sees ${slaves:-?} replicas and ${others:-?} other Sentinels after RESET, expected $2 each (master $named, replicas: ${seen:-none})" >&2
+            echo "roll: Sentinel $1 sees ${slaves:-?} replicas and ${others:-?} other Sentinels after RESET, expected $2 each (master ${named:-none}, replicas: ${seen:-none})" >&2
             exit 1
         fi
         sleep 0.5
@@ -246,8 +253,8 @@ stale_entries() { # ip:port REPLICAS|SENTINELS expected
 # Sets slaves and others: how many replicas and other Sentinels a Sentinel knows.
 sentinel_counts() { # host port
     m=$(REDISCLI_AUTH=$SPASS "$cli" -h "$1" -p "$2" SENTINEL MASTER "$mname" 2>&1 | tr -d '\r')
-    slaves=$(printf '%s\n' "$m" | awk 'prev == "num-slaves" { print; exit } { prev = $0 }')
-    others=$(printf '%s\n' "$m" | awk 'prev == "num-other-sentinels" { print; exit } { prev = $0 }')
+    slaves=$(printf '%s\n' "$m" | reply_value num-slaves)
+    others=$(printf '%s\n' "$m" | reply_value num-other-sentinels)
 }
 
 case "$pass" in
