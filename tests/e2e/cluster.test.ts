@@ -3,11 +3,10 @@
  * hosts, then a Sentinel-aware client (ioredis), a no-op re-run, a non-secret
  * change, a failover drill and `pulumi destroy`.
  */
-import * as fs from "fs";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DrillTarget, ready, runDrill, sentinelAwareClient } from "../../src/drill";
-import { Stack, TestHosts, freshHosts, onHost, onHostAsync, waitFor } from "./lib";
+import { Stack, TestHosts, configureCluster, freshHosts, hostEntries, onHost, onHostAsync, waitFor } from "./lib";
 import { servicePids } from "./probe";
 
 const stack = new Stack("e2e");
@@ -32,18 +31,12 @@ describe("main job: a verified Redis Sentinel cluster", () => {
         if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error("REDIS_TEST_VERSION is not set (scripts/test-e2e.sh sets it)");
         sentinels = th.hosts.slice(0, 3).map((h) => ({ host: h.address, port: 26379 }));
         stack.init();
-        stack.setObject("hosts", th.hosts.slice(0, 3).map((h, i) => ({
-            name: h.name, address: h.address, hostKey: h.hostKey, role: i === 0 ? "master" : "replica",
+        configureCluster(stack, th, hostEntries(th, 3).map((h, i) => ({
+            ...h,
             // host2 is reached as a non-root user with passwordless sudo
             ...(i === 1 ? { sshUser: "deploy" } : {}),
-        })));
-        stack.set("sshPrivateKey", fs.readFileSync(th.key, "utf8"), true);
-        stack.set("redisPassword", PASSWORD, true);
+        })), PASSWORD, version);
         stack.set("sentinelPassword", SENTINEL_PASSWORD, true);
-        stack.set("redisVersion", version);
-        // Faster failover than production defaults, to keep the drill short.
-        stack.set("downAfterMilliseconds", "2000");
-        stack.set("failoverTimeout", "10000");
     });
     afterAll(() => stack.remove());
 

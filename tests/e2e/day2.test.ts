@@ -4,11 +4,10 @@
  * out and in, each with a Sentinel-aware writer that checks every
  * acknowledged write afterwards.
  */
-import * as fs from "fs";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeErrors, ready, recordWrites, runDrill } from "../../src/drill";
-import { ROOT, Stack, TestHosts, freshHosts, onHost, run, runAsync, waitFor } from "./lib";
+import { ROOT, Stack, TestHosts, configureCluster, freshHosts, hostEntries, onHost, run, runAsync, waitFor } from "./lib";
 import { ClusterProbe, kv, servicePids } from "./probe";
 
 const stack = new Stack("day2");
@@ -25,9 +24,7 @@ const pids = (n?: number) => probe.pids(n);
 const masterIndex = () => probe.masterIndex();
 const configEpoch = (i: number) => probe.configEpoch(i);
 const startedAt = (i: number) => probe.startedAt(i);
-function hostsConfig(n: number) {
-    return th.hosts.slice(0, n).map((h, i) => ({ name: h.name, address: h.address, hostKey: h.hostKey, role: i === 0 ? "master" : "replica" }));
-}
+const hostsConfig = (n: number) => hostEntries(th, n);
 
 describe("day 2 without harm", () => {
     beforeAll(() => {
@@ -35,12 +32,7 @@ describe("day 2 without harm", () => {
         if (th.hosts.length < 4) throw new Error("the day-2 tests need 4 test hosts");
         if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error("REDIS_TEST_VERSION is not set (scripts/test-e2e.sh sets it)");
         stack.init();
-        stack.setObject("hosts", hostsConfig(3));
-        stack.set("sshPrivateKey", fs.readFileSync(th.key, "utf8"), true);
-        stack.set("redisPassword", PASSWORD, true);
-        stack.set("redisVersion", version);
-        stack.set("downAfterMilliseconds", "2000");
-        stack.set("failoverTimeout", "10000");
+        configureCluster(stack, th, hostsConfig(3), PASSWORD, version);
         stack.up();
     });
     afterAll(() => {

@@ -63,6 +63,25 @@ export function runAsync(cmd: string, args: readonly string[], opts: { cwd?: str
     });
 }
 
+/** The first `n` test hosts as stack `hosts` entries; the first one is the initial master. */
+export function hostEntries(th: TestHosts, n: number): { name: string; address: string; hostKey: string; role: string }[] {
+    return th.hosts.slice(0, n).map((h, i) => ({ name: h.name, address: h.address, hostKey: h.hostKey, role: i === 0 ? "master" : "replica" }));
+}
+
+/**
+ * The config every e2e cluster stack shares: hosts, the run's SSH key, the Redis
+ * password, the version, and Sentinel timings faster than production's
+ * (down-after 2 s, failover-timeout 10 s) to keep failovers short.
+ */
+export function configureCluster(stack: Stack, th: TestHosts, hosts: readonly object[], password: string, version: string): void {
+    stack.setObject("hosts", hosts);
+    stack.set("sshPrivateKey", fs.readFileSync(th.key, "utf8"), true);
+    stack.set("redisPassword", password, true);
+    stack.set("redisVersion", version);
+    stack.set("downAfterMilliseconds", "2000");
+    stack.set("failoverTimeout", "10000");
+}
+
 /** The pulumi CLI on one stack of the project in `cwd`. */
 export class Stack {
     constructor(readonly name: string, readonly cwd: string = ROOT) {}

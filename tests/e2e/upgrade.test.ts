@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeErrors, recordWrites } from "../../src/drill";
-import { RunResult, Stack, TestHosts, freshHosts, onHost } from "./lib";
+import { RunResult, Stack, TestHosts, configureCluster, freshHosts, hostEntries, onHost } from "./lib";
 import { ClusterProbe, kv } from "./probe";
 
 const stack = new Stack("upgrade");
@@ -31,13 +31,8 @@ describe("restart-requiring changes: an upgrade and a port", () => {
         if (oldVersion === newVersion) throw new Error(`the upgrade test needs two versions, got ${oldVersion} twice`);
         th = freshHosts(3);
         stack.init();
-        stack.setObject("hosts", th.hosts.map((h, i) => ({ name: h.name, address: h.address, hostKey: h.hostKey, role: i === 0 ? "master" : "replica" })));
-        stack.set("sshPrivateKey", fs.readFileSync(th.key, "utf8"), true);
-        stack.set("redisPassword", PASSWORD, true);
-        stack.set("redisVersion", oldVersion);
+        configureCluster(stack, th, hostEntries(th, 3), PASSWORD, oldVersion);
         stack.set("binariesDir", oldDir);
-        stack.set("downAfterMilliseconds", "2000");
-        stack.set("failoverTimeout", "10000");
         stack.up();
     });
     afterAll(() => {
