@@ -1,23 +1,36 @@
 #!/usr/bin/env bash
-# The README's test command: installs what it needs, runs the unit tier, then
-# the end-to-end tier (real engine, real test hosts), and prints one summary line.
+# The README's test command: installs what it needs, runs the unit tier, the
+# harness's own tests (the stand-in command provider's Go tests), then the
+# end-to-end tier (real engine, real test hosts), and prints one summary line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 mkdir -p .test-output
-rm -f .test-output/unit.json .test-output/e2e.json
+rm -f .test-output/unit.json .test-output/e2e.json .test-output/harness.jsonl
 
 npx vitest run --config vitest.config.ts --reporter=default --reporter=json --outputFile=.test-output/unit.json
 unit=$?
+# The stand-in provider must fail wherever the real one fails: its tests say so.
+(cd engine/command && go test -count=1 -json ./...) > .test-output/harness.jsonl
+harness=$?
 scripts/test-e2e.sh
 e2e=$?
 
-# One closing line for both tiers, counted from vitest's JSON reports. A tier
+# One closing line for all tiers, counted from the JSON reports (vitest, go test). A tier
 # that produced no report counts as a failure: the e2e tier is never skipped silently.
 node -e '
 const fs = require("fs");
 let passed = 0, failed = 0, skipped = 0;
+// go test -json: one event per line; a test (or subtest) ends with pass, fail or skip.
+const events = fs.existsSync(".test-output/harness.jsonl")
+    ? fs.readFileSync(".test-output/harness.jsonl", "utf8").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)) : [];
+const count = (a) => events.filter((e) => e.Test && e.Action === a).length;
+const h = { pass: count("pass"), fail: count("fail"), skip: count("skip") };
+for (const e of events) if (e.Test && e.Action === "fail") console.log(`harness: FAIL ${e.Package} ${e.Test}`);
+console.log(`harness tier: ${h.pass} passed, ${h.fail} failed, ${h.skip} skipped`);
+if (h.pass + h.fail === 0) { console.log("harness tier ran no test"); failed++; }
+passed += h.pass; failed += h.fail; skipped += h.skip;
 for (const tier of ["unit", "e2e"]) {
     const f = `.test-output/${tier}.json`;
     if (!fs.existsSync(f)) { console.log(`${tier} tier: no report`); failed++; continue; }
@@ -29,4 +42,4 @@ for (const tier of ["unit", "e2e"]) {
 }
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 '
-if ((unit != 0 || e2e != 0)); then exit 1; fi
+if ((unit != 0 || harness != 0 || e2e != 0)); then exit 1; fi

@@ -4,14 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"golang.org/x/crypto/ssh"
 )
 
 // Environment variables with the previous stdout/stderr (addPreviousOutputInEnv).
@@ -66,6 +69,13 @@ func (in *commandInputs) logStdout() bool {
 	return in.Logging == "" || in.Logging == "stdout" || in.Logging == "stdoutAndStderr"
 }
 
+func (in *commandInputs) loggingName() string {
+	if in.Logging == "" {
+		return "stdoutAndStderr"
+	}
+	return in.Logging
+}
+
 func (in *commandInputs) logStderr() bool {
 	return in.Logging == "" || in.Logging == "stderr" || in.Logging == "stdoutAndStderr"
 }
@@ -98,18 +108,25 @@ func commandError(err error, cmd string, cmdSecret bool, output string) error {
 	return fmt.Errorf("%w: running %s:\n%s", err, shown, output)
 }
 
+// maxLoggedLine is bufio.MaxScanTokenSize, the line limit of the scanner
+// with which the real provider logs output lines.
+const maxLoggedLine = bufio.MaxScanTokenSize
+
 // runCommand runs cmd on the host of in.Connection in one SSH session and
 // returns its stdout and stderr, each without one trailing newline. prevStdout
 // and prevStderr are the outputs of the previous run (update and delete),
 // passed as PULUMI_COMMAND_STDOUT/STDERR when in.AddPreviousOutputInEnv.
+//
+// Like the real provider, it never closes the SSH client (keep receives it):
+// every Command step leaves its connection open until the provider exits.
 func runCommand(ctx context.Context, in *commandInputs, cmd string, cmdSecret bool,
-	prevStdout, prevStderr string, lg logger,
+	prevStdout, prevStderr string, lg logger, keep keeper,
 ) (string, string, error) {
-	cl, err := dial(ctx, in.Connection, func(msg string) { lg.status(diag.Info, msg) })
+	cl, err := dial(ctx, in.Connection, func(msg string) { lg.status(diag.Info, msg) }, keep)
 	if err != nil {
 		return "", "", err
 	}
-	defer cl.Close()
+	keep(cl)
 
 	session, err := cl.NewSession()
 	if err != nil {
@@ -157,23 +174,39 @@ func runCommand(ctx context.Context, in *commandInputs, cmd string, cmdSecret bo
 	session.Stdout = io.MultiWriter(outWriters...)
 	session.Stderr = io.MultiWriter(errWriters...)
 
+	// The real provider logs the lines of the logged streams with a
+	// bufio.Scanner of the default size and nothing reads the pipe once the
+	// scanner gives up on a line of 64 KiB or more: the command's output
+	// then blocks and the step hangs forever. Here the same scanner reports
+	// such a line (tooLong) and the step fails instead.
 	logged := make(chan struct{})
+	tooLong := make(chan struct{})
 	go func() {
 		defer close(logged)
 		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
 		for sc.Scan() {
 			lg.status(diag.Info, sc.Text())
 		}
-		_, _ = io.Copy(io.Discard, pr) // an over-long line ends the scanner
+		if errors.Is(sc.Err(), bufio.ErrTooLong) {
+			close(tooLong)
+		}
+		_, _ = io.Copy(io.Discard, pr) // so that nothing blocks while the command is stopped
 	}()
 
 	done := make(chan error, 1)
 	go func() { done <- session.Run(cmd) }()
 	select {
 	case err = <-done:
+	case <-tooLong:
+		// Stop the command: with the real provider it would not get any further.
+		_ = session.Signal(ssh.SIGTERM)
+		_ = session.Close()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second): // the server does not close the channel
+		}
 	case <-ctx.Done():
-		_ = session.Signal("TERM")
+		_ = session.Signal(ssh.SIGTERM)
 		_ = cl.Close()
 		err = <-done
 		if err == nil {
@@ -185,6 +218,19 @@ func runCommand(ctx context.Context, in *commandInputs, cmd string, cmdSecret bo
 	_ = pw.Close()
 	<-logged
 
+	select {
+	case <-tooLong:
+		shown := fmt.Sprintf("%q", cmd)
+		if cmdSecret {
+			shown = "[secret]"
+		}
+		return "", "", fmt.Errorf("running %s: an output line of 64 KiB (%d bytes) or more on a logged stream "+
+			"(logging %q): pulumi-command v1.2.1 hangs on such a line (its log scanner gives up and the command's "+
+			"output blocks forever), so this stand-in stopped the command and fails the step; set logging to "+
+			"\"none\" (or to the other stream) for this step or shorten the line",
+			shown, maxLoggedLine, in.loggingName())
+	default:
+	}
 	if err != nil {
 		return "", "", commandError(err, cmd, cmdSecret, combined.String())
 	}

@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -113,18 +113,10 @@ func readConnection(r reader, key string, allowProxy bool) *connection {
 	c.PrivateKey = o.str("privateKey")
 	c.PrivateKeyPassword = o.str("privateKeyPassword")
 	c.AgentSocketPath = o.str("agentSocketPath")
+	// hostKey and privateKey are parsed when an operation connects, not here:
+	// the real provider accepts malformed ones in Check and preview and fails
+	// the step that connects (see clientConfig).
 	c.HostKey = o.str("hostKey")
-	if c.HostKey != nil {
-		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(*c.HostKey)); err != nil {
-			o.fails.add(o.path("hostKey"),
-				"must be a public key in authorized_keys format like \"ssh-ed25519 AAAA...\": %v", err)
-		}
-	}
-	if c.PrivateKey != nil && !o.isUnknownKey("privateKeyPassword") {
-		if _, err := parsePrivateKey(*c.PrivateKey, c.PrivateKeyPassword); err != nil {
-			o.fails.add(o.path("privateKey"), "cannot be parsed: %v", err)
-		}
-	}
 	if n := o.integer("dialErrorLimit"); n != nil {
 		c.DialErrorLimit = *n
 		if c.DialErrorLimit < -1 {
@@ -148,11 +140,6 @@ func readConnection(r reader, key string, allowProxy bool) *connection {
 	return c
 }
 
-func (r reader) isUnknownKey(key string) bool {
-	v, ok := r.m[resource.PropertyKey(key)]
-	return ok && isUnknown(v)
-}
-
 func (c *connection) address() string {
 	return net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
 }
@@ -164,32 +151,40 @@ func parsePrivateKey(key string, passphrase *string) (ssh.Signer, error) {
 	return ssh.ParsePrivateKey([]byte(key))
 }
 
-// hostKeyMismatchError is not retried: the server will not change its key.
-type hostKeyMismatchError struct {
-	addr          string
-	expected, got ssh.PublicKey
-}
+// keeper receives what an operation opens and must not close: the real
+// provider never closes the agent connections, the proxy client, nor (for
+// remote.Command) the SSH client itself. See commandProvider.keep.
+type keeper func(io.Closer)
 
-func (e *hostKeyMismatchError) Error() string {
-	return fmt.Sprintf("host key mismatch for %s: expected %s %s (from connection.hostKey), the server offered %s %s",
-		e.addr, e.expected.Type(), ssh.FingerprintSHA256(e.expected), e.got.Type(), ssh.FingerprintSHA256(e.got))
-}
-
-// hostKeyAlgorithms lists the algorithms to negotiate so that a server with
-// several host keys presents the pinned one.
-func hostKeyAlgorithms(key ssh.PublicKey) []string {
-	switch key.Type() {
-	case ssh.KeyAlgoRSA:
-		return []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
-	default:
-		return []string{key.Type()}
+// hostKeyCallback accepts only the pinned key, like ssh.FixedHostKey, with a
+// message that says which keys were compared.
+func hostKeyCallback(addr string, expected ssh.PublicKey) ssh.HostKeyCallback {
+	want := expected.Marshal()
+	return func(_ string, _ net.Addr, key ssh.PublicKey) error {
+		if bytes.Equal(key.Marshal(), want) {
+			return nil
+		}
+		return fmt.Errorf("ssh: host key mismatch for %s: expected %s %s (connection.hostKey), the server offered %s %s",
+			addr, expected.Type(), ssh.FingerprintSHA256(expected), key.Type(), ssh.FingerprintSHA256(key))
 	}
 }
 
-// clientConfig builds the SSH client configuration; closers must be closed
-// once the connection is no longer needed (the agent connection).
-func (c *connection) clientConfig() (*ssh.ClientConfig, []func() error, error) {
-	var closers []func() error
+// clientConfig builds the SSH client configuration the way the real
+// provider's SShConfig does, when an operation connects (never in Check):
+//
+//   - hostKey: parsed here ("failed to parse host key: ..."); only that key
+//     is accepted and only its type (Type(), so "ssh-rsa", SHA-1, for an RSA
+//     pin) is offered as host key algorithm;
+//   - privateKey: parsed here, with ParsePrivateKeyWithPassphrase whenever
+//     privateKeyPassword is set (which fails for a key that is not
+//     encrypted); the x/crypto error is returned as is;
+//   - the SSH agent: agentSocketPath when set (even ""), else SSH_AUTH_SOCK
+//     when not empty, is dialled here, before any network I/O; a failure is
+//     the operation's error (the raw net error), not retried. The agent
+//     connection is handed to keep: the real provider never closes it;
+//   - perDialTimeout: ssh.ClientConfig.Timeout, which bounds the TCP connect
+//     only, never the SSH handshake.
+func (c *connection) clientConfig(keep keeper) (*ssh.ClientConfig, error) {
 	config := &ssh.ClientConfig{
 		User:            c.User,
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(), //nolint:gosec // like the real provider when hostKey is unset
@@ -198,20 +193,15 @@ func (c *connection) clientConfig() (*ssh.ClientConfig, []func() error, error) {
 	if c.HostKey != nil {
 		expected, _, _, _, err := ssh.ParseAuthorizedKey([]byte(*c.HostKey))
 		if err != nil {
-			return nil, nil, fmt.Errorf("connection.hostKey: %w", err)
+			return nil, fmt.Errorf("failed to parse host key: %w", err)
 		}
-		config.HostKeyAlgorithms = hostKeyAlgorithms(expected)
-		config.HostKeyCallback = func(hostname string, remote net.Addr, key ssh.PublicKey) error {
-			if bytes.Equal(key.Marshal(), expected.Marshal()) {
-				return nil
-			}
-			return &hostKeyMismatchError{addr: c.address(), expected: expected, got: key}
-		}
+		config.HostKeyCallback = hostKeyCallback(c.address(), expected)
+		config.HostKeyAlgorithms = []string{expected.Type()}
 	}
 	if c.PrivateKey != nil {
 		signer, err := parsePrivateKey(*c.PrivateKey, c.PrivateKeyPassword)
 		if err != nil {
-			return nil, nil, fmt.Errorf("connection.privateKey: %w", err)
+			return nil, err
 		}
 		config.Auth = append(config.Auth, ssh.PublicKeys(signer))
 	}
@@ -227,152 +217,114 @@ func (c *connection) clientConfig() (*ssh.ClientConfig, []func() error, error) {
 				return answers, nil
 			}))
 	}
-	socket, explicit := "", false
-	if c.AgentSocketPath != nil && *c.AgentSocketPath != "" {
-		socket, explicit = *c.AgentSocketPath, true
-	} else {
-		socket = os.Getenv("SSH_AUTH_SOCK")
+	var socket *string
+	if c.AgentSocketPath != nil {
+		socket = c.AgentSocketPath
+	} else if env := os.Getenv("SSH_AUTH_SOCK"); env != "" {
+		socket = &env
 	}
-	if socket != "" {
-		conn, err := net.Dial("unix", socket)
-		switch {
-		case err == nil:
-			closers = append(closers, conn.Close)
-			config.Auth = append(config.Auth, ssh.PublicKeysCallback(agent.NewClient(conn).Signers))
-		case explicit:
-			return nil, nil, fmt.Errorf("connection.agentSocketPath: %w", err)
+	if socket != nil {
+		conn, err := net.Dial("unix", *socket)
+		if err != nil {
+			return nil, err
 		}
-		// An unusable SSH_AUTH_SOCK from the environment is ignored.
+		keep(conn)
+		config.Auth = append(config.Auth, ssh.PublicKeysCallback(agent.NewClient(conn).Signers))
 	}
-	return config, closers, nil
+	return config, nil
 }
 
-// client is an SSH connection, possibly through a proxy (bastion) host.
-type client struct {
-	*ssh.Client
-	closers []func() error
-}
-
-func (c *client) Close() error {
-	err := c.Client.Close()
-	for i := len(c.closers) - 1; i >= 0; i-- {
-		_ = c.closers[i]()
-	}
-	return err
-}
-
-// handshake runs the SSH handshake over conn, bounded by the per-dial timeout.
-func handshake(conn net.Conn, addr string, config *ssh.ClientConfig, timeout time.Duration) (*ssh.Client, error) {
-	if timeout > 0 {
-		_ = conn.SetDeadline(time.Now().Add(timeout))
-	}
-	c, chans, reqs, err := ssh.NewClientConn(conn, addr, config)
-	if err != nil {
-		_ = conn.Close()
-		return nil, err
-	}
-	_ = conn.SetDeadline(time.Time{})
-	return ssh.NewClient(c, chans, reqs), nil
-}
-
-// dialDirect opens one SSH connection to c (no retries).
-func dialDirect(ctx context.Context, c *connection, config *ssh.ClientConfig) (*ssh.Client, error) {
-	timeout := time.Duration(c.PerDialTimeout) * time.Second
-	d := net.Dialer{Timeout: timeout}
-	conn, err := d.DialContext(ctx, "tcp", c.address())
-	if err != nil {
-		return nil, err
-	}
-	return handshake(conn, c.address(), config, timeout)
-}
-
-// retryDial calls f until it succeeds, the error is permanent, or more than
-// limit attempts failed (limit -1: no limit), with a short backoff like the
-// real provider (100ms, x1.5, at most 5s).
+// retryDial calls f until it succeeds, like the real provider's dialWithRetry
+// (retry.Until with its defaults): a limit of N allows N+1 attempts (-1: no
+// limit), with waits of 100 ms, x1.5, at most 5 s in between; the context is
+// checked only while waiting, never during an attempt. Every failure,
+// whatever it is (a host key mismatch too), is retried. The final error is
+// "after N failed attempts: <last error>", N being the limit as in the real
+// provider (which counts the retries, not the dials).
 func retryDial[T any](ctx context.Context, what string, limit int, status func(string), f func() (T, error)) (T, error) {
 	var zero T
+	var first error
 	delay := 100 * time.Millisecond
-	for attempt := 1; ; attempt++ {
+	for try := 0; ; try++ {
 		v, err := f()
 		if err == nil {
 			return v, nil
 		}
-		var mismatch *hostKeyMismatchError
-		if errors.As(err, &mismatch) {
-			return zero, err
+		if first == nil {
+			first = err
 		}
-		if ctx.Err() != nil {
-			return zero, fmt.Errorf("%s: %w (%v)", what, ctx.Err(), err)
-		}
-		if limit >= 0 && attempt > limit {
-			return zero, fmt.Errorf("%s: after %d failed attempts: %w", what, attempt, err)
+		dials := try + 1
+		if limit > -1 && dials > limit {
+			if first.Error() != err.Error() {
+				return zero, fmt.Errorf("%s: after %d failed attempts: %w (first error: %v)", what, try, err, first)
+			}
+			return zero, fmt.Errorf("%s: after %d failed attempts: %w", what, try, err)
 		}
 		lim := "inf"
-		if limit >= 0 {
-			lim = strconv.Itoa(limit + 1)
+		if limit > -1 {
+			lim = strconv.Itoa(limit)
 		}
-		status(fmt.Sprintf("%s %d/%s failed: retrying (%v)", what, attempt, lim, err))
+		status(fmt.Sprintf("%s %d/%s failed: retrying (%v)", what, dials, lim, err))
 		select {
 		case <-ctx.Done():
-			return zero, fmt.Errorf("%s: %w (%v)", what, ctx.Err(), err)
+			return zero, fmt.Errorf("%s: %w (last error: %v)", what, ctx.Err(), err)
 		case <-time.After(delay):
 		}
 		delay = min(time.Duration(float64(delay)*1.5), 5*time.Second)
 	}
 }
 
-// dial connects to c, through c.Proxy if set, retrying as configured.
-func dial(ctx context.Context, c *connection, status func(string)) (*client, error) {
-	config, closers, err := c.clientConfig()
+// dial connects to c like the real provider's Connection.Dial. Directly:
+// ssh.Dial (TCP connect bounded by perDialTimeout, handshake unbounded),
+// retried. Through c.Proxy: ssh.Dial to the proxy (its own limit and
+// timeout), then, with c's limit, the TCP connection from the proxy (retried
+// on its own, no timeout) and the SSH handshake over that one connection
+// (retried on the same connection, which the first failure has closed, so a
+// failed handshake through a proxy is not recovered by the retries); errors
+// are prefixed with "proxy: ". keep receives the agent connections and the
+// proxy client, which are never closed.
+func dial(ctx context.Context, c *connection, status func(string), keep keeper) (*ssh.Client, error) {
+	config, err := c.clientConfig(keep)
 	if err != nil {
 		return nil, err
-	}
-	closeAll := func() {
-		for _, f := range closers {
-			_ = f()
-		}
 	}
 	target := fmt.Sprintf("ssh %s@%s", c.User, c.address())
 	if c.Proxy == nil {
-		cl, err := retryDial(ctx, target, c.DialErrorLimit, status, func() (*ssh.Client, error) {
-			return dialDirect(ctx, c, config)
+		return retryDial(ctx, target, c.DialErrorLimit, status, func() (*ssh.Client, error) {
+			return ssh.Dial("tcp", c.address(), config)
 		})
-		if err != nil {
-			closeAll()
-			return nil, err
-		}
-		return &client{Client: cl, closers: closers}, nil
 	}
 
 	p := c.Proxy
-	proxyConfig, proxyClosers, err := p.clientConfig()
+	proxyConfig, err := p.clientConfig(keep)
 	if err != nil {
-		closeAll()
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
-	closers = append(closers, proxyClosers...)
-	proxyTarget := fmt.Sprintf("ssh proxy %s@%s", p.User, p.address())
-	proxy, err := retryDial(ctx, proxyTarget, p.DialErrorLimit, status, func() (*ssh.Client, error) {
-		return dialDirect(ctx, p, proxyConfig)
+	proxy, err := retryDial(ctx, fmt.Sprintf("ssh proxy %s@%s", p.User, p.address()), p.DialErrorLimit, status,
+		func() (*ssh.Client, error) {
+			return ssh.Dial("tcp", p.address(), proxyConfig)
+		})
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	keep(proxy)
+	via := target + " via " + p.address()
+	conn, err := retryDial(ctx, "tcp "+c.address()+" from proxy "+p.address(), c.DialErrorLimit, status,
+		func() (net.Conn, error) {
+			return proxy.Dial("tcp", c.address())
+		})
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	var chans <-chan ssh.NewChannel
+	var reqs <-chan *ssh.Request
+	sc, err := retryDial(ctx, via, c.DialErrorLimit, status, func() (ssh.Conn, error) {
+		sc, ch, r, err := ssh.NewClientConn(conn, c.address(), config)
+		chans, reqs = ch, r
+		return sc, err
 	})
 	if err != nil {
-		closeAll()
-		return nil, err
+		return nil, fmt.Errorf("proxy: %w", err)
 	}
-	closers = append(closers, proxy.Close)
-	timeout := time.Duration(c.PerDialTimeout) * time.Second
-	cl, err := retryDial(ctx, target+" via "+p.address(), c.DialErrorLimit, status, func() (*ssh.Client, error) {
-		conn, err := proxy.DialContext(ctx, "tcp", c.address())
-		if err != nil {
-			return nil, err
-		}
-		return handshake(conn, c.address(), config, timeout)
-	})
-	if err != nil {
-		for i := len(closers) - 1; i >= 0; i-- {
-			_ = closers[i]()
-		}
-		return nil, err
-	}
-	return &client{Client: cl, closers: closers}, nil
+	return ssh.NewClient(sc, chans, reqs), nil
 }

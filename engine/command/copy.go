@@ -82,13 +82,16 @@ func readCopyInputs(m resource.PropertyMap, fails *failures) *copyInputs {
 //	dir/   | dest/x for x in dir | dest/x for x in dir | error
 //	file   | dest/file           | dest                | dest (overwritten)
 //	text   | error               | dest                | dest (overwritten)
-func copyToRemote(ctx context.Context, in *copyInputs, lg logger) error {
-	cl, err := dial(ctx, in.Connection, func(msg string) { lg.status(diag.Info, msg) })
+//
+// Unlike remote.Command, it closes its SSH client (not the proxy client nor
+// the agent connection, which go to keep), as the real provider does.
+func copyToRemote(ctx context.Context, in *copyInputs, lg logger, keep keeper) error {
+	cl, err := dial(ctx, in.Connection, func(msg string) { lg.status(diag.Info, msg) }, keep)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	sc, err := sftp.NewClient(cl.Client, sftp.UseConcurrentWrites(true))
+	sc, err := sftp.NewClient(cl, sftp.UseConcurrentWrites(true))
 	if err != nil {
 		return fmt.Errorf("ssh %s: starting SFTP: %w", in.Connection.address(), err)
 	}

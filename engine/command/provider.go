@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 
@@ -46,6 +47,22 @@ type commandProvider struct {
 	// cancel is closed by Cancel; running operations stop.
 	cancelOnce sync.Once
 	cancelCh   chan struct{}
+
+	// kept holds what the real provider opens and never closes: the SSH
+	// client of every remote.Command step, every proxy client and SSH agent
+	// connection. They stay open until the provider process exits, so that
+	// hosts see as many open logins as with the real provider.
+	keptMu sync.Mutex
+	kept   []io.Closer
+
+	testLog logger // tests: receives what would go to the engine
+}
+
+// keep holds c open until the process exits.
+func (p *commandProvider) keep(c io.Closer) {
+	p.keptMu.Lock()
+	defer p.keptMu.Unlock()
+	p.kept = append(p.kept, c)
 }
 
 func newProvider(host *provider.HostClient) *commandProvider {
@@ -85,6 +102,9 @@ func (l resourceLogger) log(sev diag.Severity, msg string) {
 }
 
 func (p *commandProvider) logger(ctx context.Context, urn string) logger {
+	if p.testLog != nil {
+		return p.testLog
+	}
 	return resourceLogger{ctx: ctx, host: p.host, urn: resource.URN(urn)}
 }
 
@@ -331,7 +351,7 @@ func (p *commandProvider) Create(ctx context.Context, req *pulumirpc.CreateReque
 		}
 		var stdout, stderr string
 		if in.Create != nil {
-			stdout, stderr, err = runCommand(ctx, in, *in.Create, isSecret(m, "create"), "", "", lg)
+			stdout, stderr, err = runCommand(ctx, in, *in.Create, isSecret(m, "create"), "", "", lg, p.keep)
 			if err != nil {
 				return nil, err
 			}
@@ -349,7 +369,7 @@ func (p *commandProvider) Create(ctx context.Context, req *pulumirpc.CreateReque
 		if req.GetPreview() {
 			break
 		}
-		if err := copyToRemote(ctx, in, lg); err != nil {
+		if err := copyToRemote(ctx, in, lg, p.keep); err != nil {
 			return nil, err
 		}
 		if id, err = resource.NewUniqueHex("", 8, 0); err != nil {
@@ -392,7 +412,7 @@ func (p *commandProvider) Update(ctx context.Context, req *pulumirpc.UpdateReque
 			cmd, secret = in.Create, isSecret(m, "create")
 		}
 		if cmd != nil {
-			stdout, stderr, err = runCommand(ctx, in, *cmd, secret, prevOut, prevErr, lg)
+			stdout, stderr, err = runCommand(ctx, in, *cmd, secret, prevOut, prevErr, lg, p.keep)
 			if err != nil {
 				return nil, err
 			}
@@ -415,7 +435,7 @@ func (p *commandProvider) Update(ctx context.Context, req *pulumirpc.UpdateReque
 		old := readCopyInputs(olds, &fails)
 		if fails.err() != nil || old.Hash != in.Hash || old.RemotePath != in.RemotePath ||
 			old.Hash == "" || in.Hash == "" {
-			if err := copyToRemote(ctx, in, lg); err != nil {
+			if err := copyToRemote(ctx, in, lg, p.keep); err != nil {
 				return nil, err
 			}
 		}
@@ -449,7 +469,7 @@ func (p *commandProvider) Delete(ctx context.Context, req *pulumirpc.DeleteReque
 		if in.Delete != nil {
 			plain := revealMap(m)
 			_, _, err := runCommand(ctx, in, *in.Delete, isSecret(m, "delete"),
-				stringProp(plain, "stdout"), stringProp(plain, "stderr"), p.logger(ctx, req.GetUrn()))
+				stringProp(plain, "stdout"), stringProp(plain, "stderr"), p.logger(ctx, req.GetUrn()), p.keep)
 			if err != nil {
 				return nil, err
 			}

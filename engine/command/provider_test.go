@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
@@ -91,7 +92,8 @@ func TestCheckDefaultsAndFailures(t *testing.T) {
 	for _, f := range resp.Failures {
 		props = append(props, f.Property)
 	}
-	want := "connection.host connection.hostKey connection.port logging"
+	// A malformed hostKey is not a Check failure (see TestKeysParsedWhenConnecting).
+	want := "connection.host connection.port logging"
 	if got := strings.Join(sortedStrings(props), " "); got != want {
 		t.Fatalf("failures on %q, want %q (%v)", got, want, resp.Failures)
 	}
@@ -282,23 +284,29 @@ func TestHostKey(t *testing.T) {
 	if _, err := create(t, p, testURN, ins, false); err != nil {
 		t.Fatal(err)
 	}
+	// A mismatch is an ordinary dial error: retried up to dialErrorLimit, as
+	// in the real provider.
 	ins["connection"] = connProp(s, resource.PropertyMap{
 		"hostKey":        str(strings.TrimSpace(other.hostKey)),
-		"dialErrorLimit": resource.NewNumberProperty(5),
+		"dialErrorLimit": resource.NewNumberProperty(2),
 	})
+	s.refuse(0) // resets the connection count
 	_, before := s.counts()
 	_, err := create(t, p, testURN, ins, false)
-	if err == nil || !strings.Contains(err.Error(), "host key mismatch for "+s.addr) {
+	if err == nil || !strings.Contains(err.Error(), "ssh: handshake failed: ssh: host key mismatch for "+s.addr) ||
+		!strings.Contains(err.Error(), "after 2 failed attempts") {
 		t.Fatalf("error %v", err)
 	}
-	if conns, execs := s.counts(); conns != 2 || execs != before {
-		t.Fatalf("mismatch was retried or ran: %d connections, %d commands", conns, execs)
+	if conns, execs := s.counts(); conns != 3 || execs != before {
+		t.Fatalf("mismatch: %d connections (want 3: dialErrorLimit 2 + 1), %d commands (want %d)", conns, execs, before)
 	}
 }
 
 func TestDialRetries(t *testing.T) {
 	s := newTestServer(t)
 	p := newProvider(nil)
+	rec := &recordingLogger{}
+	p.testLog = rec
 	s.refuse(2)
 	ins := resource.PropertyMap{
 		"connection": connProp(s, resource.PropertyMap{"dialErrorLimit": resource.NewNumberProperty(2)}),
@@ -308,12 +316,24 @@ func TestDialRetries(t *testing.T) {
 		t.Fatalf("third attempt should succeed: %v", err)
 	}
 	s.refuse(-1)
+	rec.reset()
+	start := time.Now()
 	_, err := create(t, p, testURN, ins, false)
-	if err == nil || !strings.Contains(err.Error(), s.addr) || !strings.Contains(err.Error(), "after 3 failed attempts") {
+	// Like the real provider: limit+1 dials, "after <limit> failed attempts".
+	if err == nil || !strings.Contains(err.Error(), s.addr) || !strings.Contains(err.Error(), "after 2 failed attempts") {
 		t.Fatalf("error %v", err)
 	}
 	if conns, _ := s.counts(); conns != 3 {
 		t.Fatalf("%d attempts, want 3", conns)
+	}
+	// Backoff: 100 ms, then 150 ms.
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Fatalf("3 attempts in %v: no backoff", d)
+	}
+	statuses := rec.statusList()
+	if len(statuses) != 2 || !strings.Contains(statuses[0], " 1/2 failed: retrying") ||
+		!strings.Contains(statuses[1], " 2/2 failed: retrying") {
+		t.Fatalf("status messages %q", statuses)
 	}
 }
 

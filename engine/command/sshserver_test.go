@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -26,6 +27,7 @@ type testServer struct {
 	port       int
 	hostKey    string // authorized_keys format
 	clientKey  string // PEM
+	clientPriv ed25519.PrivateKey
 	mu         sync.Mutex
 	execs      []string
 	envs       map[string]string
@@ -33,6 +35,8 @@ type testServer struct {
 	refuseN    int // refuse this many connections before accepting
 	acceptedN  int
 	refusedAll bool
+	open       int // SSH connections currently open (handshake done)
+	forwards   int // direct-tcpip channels opened (the server as a proxy)
 }
 
 func newTestServer(t *testing.T) *testServer {
@@ -45,6 +49,13 @@ func newTestServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newTestServerWithHostKey(t, hostSigner)
+}
+
+// newTestServerWithHostKey starts a server with hostSigner as its only host
+// key; its client key is a new ed25519 key.
+func newTestServerWithHostKey(t *testing.T, hostSigner ssh.Signer) *testServer {
+	t.Helper()
 	clientPub, clientPriv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -71,11 +82,12 @@ func newTestServer(t *testing.T) *testServer {
 		t.Fatal(err)
 	}
 	s := &testServer{
-		addr:      l.Addr().String(),
-		hostKey:   string(ssh.MarshalAuthorizedKey(hostSigner.PublicKey())),
-		clientKey: string(pem.EncodeToMemory(block)),
-		envs:      map[string]string{},
-		listener:  l,
+		addr:       l.Addr().String(),
+		hostKey:    string(ssh.MarshalAuthorizedKey(hostSigner.PublicKey())),
+		clientKey:  string(pem.EncodeToMemory(block)),
+		clientPriv: clientPriv,
+		envs:       map[string]string{},
+		listener:   l,
 	}
 	host, port, _ := net.SplitHostPort(s.addr)
 	s.host = host
@@ -117,14 +129,46 @@ func (s *testServer) refuse(n int) {
 	s.refusedAll = n < 0
 }
 
+// openConns returns the number of SSH connections currently open.
+func (s *testServer) openConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open
+}
+
+// waitOpen waits up to 5 s for the number of open SSH connections to be want
+// and returns the last count seen.
+func (s *testServer) waitOpen(want int) int {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := s.openConns()
+		if n == want || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (s *testServer) serve(c net.Conn, cfg *ssh.ServerConfig) {
 	sc, chans, reqs, err := ssh.NewServerConn(c, cfg)
 	if err != nil {
 		return
 	}
+	s.mu.Lock()
+	s.open++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.open--
+		s.mu.Unlock()
+	}()
 	defer sc.Close()
 	go ssh.DiscardRequests(reqs)
 	for nc := range chans {
+		if nc.ChannelType() == "direct-tcpip" {
+			go s.forward(nc)
+			continue
+		}
 		if nc.ChannelType() != "session" {
 			_ = nc.Reject(ssh.UnknownChannelType, "only sessions")
 			continue
@@ -135,6 +179,41 @@ func (s *testServer) serve(c net.Conn, cfg *ssh.ServerConfig) {
 		}
 		go s.session(ch, creqs)
 	}
+}
+
+// forward serves a direct-tcpip channel (the server used as a proxy).
+func (s *testServer) forward(nc ssh.NewChannel) {
+	var p struct {
+		Host       string
+		Port       uint32
+		OriginHost string
+		OriginPort uint32
+	}
+	if err := ssh.Unmarshal(nc.ExtraData(), &p); err != nil {
+		_ = nc.Reject(ssh.ConnectionFailed, "bad direct-tcpip request")
+		return
+	}
+	conn, err := net.Dial("tcp", net.JoinHostPort(p.Host, strconv.Itoa(int(p.Port))))
+	if err != nil {
+		_ = nc.Reject(ssh.ConnectionFailed, err.Error())
+		return
+	}
+	ch, reqs, err := nc.Accept()
+	if err != nil {
+		_ = conn.Close()
+		return
+	}
+	s.mu.Lock()
+	s.forwards++
+	s.mu.Unlock()
+	go ssh.DiscardRequests(reqs)
+	go func() {
+		_, _ = io.Copy(ch, conn)
+		_ = ch.CloseWrite()
+	}()
+	_, _ = io.Copy(conn, ch)
+	_ = conn.Close()
+	_ = ch.Close()
 }
 
 func (s *testServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
