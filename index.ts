@@ -6,6 +6,7 @@ const stack = readStackConfig(__dirname);
 const cluster = new RedisSentinelCluster("redis", {
     config: stack.cluster,
     sshPrivateKey: stack.sshPrivateKey,
+    sshPrivateKeyPassword: stack.sshPrivateKeyPassword,
     redisPassword: stack.redisPassword,
     sentinelPassword: stack.sentinelPassword,
 });

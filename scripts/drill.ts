@@ -64,17 +64,27 @@ function stackConfig(): { cluster: ClusterConfig; secrets: Record<string, string
  * stack's SSH key. Asynchronous: the drill's writer shares this process, and a
  * blocked event loop would count the whole SSH session as a write pause.
  */
-async function onHost(host: HostSpec, privateKey: string, commandLine: string): Promise<void> {
+async function onHost(host: HostSpec, login: { privateKey: string; passphrase?: string }, commandLine: string): Promise<void> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drill-"));
     try {
         const key = path.join(dir, "key");
-        fs.writeFileSync(key, privateKey.replace(/\n?$/, "\n"), { mode: 0o600 });
+        fs.writeFileSync(key, login.privateKey.replace(/\n?$/, "\n"), { mode: 0o600 });
         const known = path.join(dir, "known_hosts");
         fs.writeFileSync(known, host.hostKey ? `${host.address} ${host.hostKey}\n` : "");
+        // An encrypted key's passphrase reaches ssh through SSH_ASKPASS, read from the
+        // child's environment: never a file or a command line. BatchMode would refuse to ask.
+        let prompt: string[] = ["-o", "BatchMode=yes"];
+        let env: NodeJS.ProcessEnv = process.env;
+        if (login.passphrase) {
+            const askpass = path.join(dir, "askpass");
+            fs.writeFileSync(askpass, "#!/bin/sh\nprintf '%s\\n' \"$DRILL_SSH_KEY_PASSPHRASE\"\n", { mode: 0o700 });
+            prompt = ["-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no", "-o", "IdentitiesOnly=yes"];
+            env = { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", DRILL_SSH_KEY_PASSPHRASE: login.passphrase };
+        }
         const child = spawn("ssh", [
-            "-i", key, "-p", String(host.sshPort), "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${known}`,
+            "-i", key, "-p", String(host.sshPort), ...prompt, "-o", `UserKnownHostsFile=${known}`,
             "-o", `StrictHostKeyChecking=${host.hostKey ? "yes" : "accept-new"}`, `${host.sshUser}@${host.address}`, commandLine,
-        ], { stdio: ["ignore", "inherit", "inherit"] });
+        ], { stdio: ["ignore", "inherit", "inherit"], env });
         await new Promise<void>((resolve, reject) => {
             child.on("error", reject);
             child.on("close", (code) => code === 0 ? resolve() : reject(new Error(`ssh ${host.name} (${host.address}) exited with ${code}`)));
@@ -93,6 +103,7 @@ async function main() {
         throw e;
     }
     const { cluster: cfg, secrets } = parsed;
+    const login = { privateKey: secrets.sshPrivateKey, ...(secrets.sshPrivateKeyPassword ? { passphrase: secrets.sshPrivateKeyPassword } : {}) };
     const password = secrets.redisPassword;
     const target: DrillTarget = {
         sentinels: cfg.hosts.map((h) => ({ host: h.announceAddress, port: cfg.sentinelPort })),
@@ -113,17 +124,17 @@ async function main() {
             const s = new Redis({ host: target.sentinels[0].host, port: target.sentinels[0].port, password: target.sentinelPassword });
             try { await s.call("SENTINEL", "FAILOVER", target.masterName); } finally { s.disconnect(); }
         } else if (mode === "handover") {
-            await onHost(host, secrets.sshPrivateKey, remoteCommand(host.sshUser, "roll", [
+            await onHost(host, login, remoteCommand(host.sshUser, "roll", [
                 "handover", `${cfg.paths.installDir}/bin/redis-cli`, String(cfg.redisPort), String(cfg.sentinelPort), cfg.masterName,
                 cfg.serviceUser, PENDING_DIR, cfg.paths.configDir, SECRETS_FILE, "120", RESTART_DIRECTIVES.join(" "),
             ]));
         } else {
             // SIGKILL, then stop so systemd's Restart=always does not bring it straight back.
-            await onHost(host, secrets.sshPrivateKey, asRoot(host, "systemctl kill --signal=KILL redis-server; systemctl stop redis-server"));
+            await onHost(host, login, asRoot(host, "systemctl kill --signal=KILL redis-server; systemctl stop redis-server"));
             crashed = host;
         }
     });
-    if (crashed) await onHost(crashed, secrets.sshPrivateKey, asRoot(crashed, "systemctl start redis-server"));
+    if (crashed) await onHost(crashed, login, asRoot(crashed, "systemctl start redis-server"));
     console.log(`drill (${mode}) on stack ${stack}`);
     console.log(`  master before:                 ${report.masterBefore}`);
     console.log(`  master after:                  ${report.masterAfter}`);

@@ -8,7 +8,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig, initialMaster } from "./config";
-import { DataNode, PENDING_DIR, RESTART_DIRECTIVES, SECRETS_FILE, hostStep } from "./host";
+import { DataNode, PENDING_DIR, RESTART_DIRECTIVES, SECRETS_FILE, asRoot, connectionFor, hostStep } from "./host";
 import { restartRevision, rollOrder } from "./rollout";
 import { SentinelNode } from "./sentinel";
 import { renderRedisConf, renderRedisUnit, renderSentinelConf, renderSentinelUnit } from "./render";
@@ -20,6 +20,8 @@ export interface RedisSentinelClusterArgs {
     readonly config: ClusterConfig;
     /** SSH private key for every host; a secret. */
     readonly sshPrivateKey: pulumi.Input<string>;
+    /** Passphrase of the SSH private key; a secret. Default none (an unencrypted key). */
+    readonly sshPrivateKeyPassword?: pulumi.Input<string>;
     /** Password of the data nodes (clients, replication, Sentinel); a secret. */
     readonly redisPassword: pulumi.Input<string>;
     /** Password of the Sentinels; a secret. Default: `redisPassword`. */
@@ -43,13 +45,24 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         // One secret carries both passwords to each host's root-only file.
         const secretsFile = pulumi.secret(pulumi.interpolate`REDIS_PASSWORD=${args.redisPassword}\nSENTINEL_PASSWORD=${args.sentinelPassword ?? args.redisPassword}\n`);
 
+        // Every host proves who it is (the pinned host key), that the key logs in and
+        // that root is at hand before anything is put on any host: a wrong pin or a
+        // refused login fails the up before any step runs. Runs again only when how
+        // a host is reached changes (its connection), so a no-op up stays one.
+        const sshChecks = cfg.hosts.map((host) => new command.remote.Command(`${name}-ssh-check-${host.name}`, {
+            connection: connectionFor(host, args.sshPrivateKey, args.sshPrivateKeyPassword),
+            create: asRoot(host, "true"),
+            addPreviousOutputInEnv: false,
+        }, { parent: this }));
+
         // The initial master first: replicas start after it, so their first sync has a source.
         const ordered = [master, ...cfg.hosts.filter((h) => h.name !== master.name)];
         const nodes = new Map<string, DataNode>();
         for (const host of ordered) {
             const startAfter = host.name === master.name ? [] : [nodes.get(master.name)!.service];
             nodes.set(host.name, new DataNode(host.name, {
-                config: cfg, host, sshPrivateKey: args.sshPrivateKey, secretsFile, startAfter,
+                config: cfg, host, sshPrivateKey: args.sshPrivateKey, sshPrivateKeyPassword: args.sshPrivateKeyPassword,
+                secretsFile, startAfter, touchAfter: sshChecks,
             }, { parent: this }));
         }
         this.dataNodes = cfg.hosts.map((h) => nodes.get(h.name)!);

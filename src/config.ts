@@ -5,6 +5,8 @@
  * host until the whole configuration is known to be good.
  */
 
+import { checkHostKey, checkPrivateKey } from "./ssh-keys";
+
 /** Name of the Pulumi project; stack config keys are `redis-sentinel:<key>`. */
 export const PROJECT = "redis-sentinel";
 
@@ -22,7 +24,11 @@ export interface HostSpec {
     readonly sshUser: string;
     /** Role at first install only; afterwards Sentinel owns the topology. Default "replica". */
     readonly role: Role;
-    /** Expected SSH host public key ("ssh-ed25519 AAAA..."). Default: not checked. */
+    /**
+     * The host's SSH public key as `ssh-keyscan -t ed25519` prints it, without the
+     * host ("ssh-ed25519 AAAA..."); ed25519 or ecdsa. Required unless the stack sets
+     * insecureSkipHostKeyCheck, and then unset means "not checked".
+     */
     readonly hostKey?: string;
     /** replica-priority (0 = never promoted). Default 100. */
     readonly replicaPriority: number;
@@ -92,6 +98,8 @@ export interface ClusterConfig {
     readonly extraDirectives: Readonly<Record<string, string>>;
     /** Default false: `pulumi destroy` keeps the data directory. */
     readonly purgeDataOnDestroy: boolean;
+    /** Default false: every host must pin its SSH host key. */
+    readonly insecureSkipHostKeyCheck: boolean;
     readonly binaries: { readonly server: BinaryFile; readonly cli: BinaryFile };
 }
 
@@ -117,6 +125,12 @@ export interface RawConfigInput {
     /** Directory that relative `binariesDir` is resolved against. */
     readonly projectDir: string;
     readonly files: FileProbe;
+    /**
+     * The SSH agent the command provider would dial: SSH_AUTH_SOCK as the CLI hands
+     * it to the provider, and why it does not answer (undefined when it does).
+     * Default: no SSH_AUTH_SOCK.
+     */
+    readonly sshAgent?: { readonly socket: string; readonly problem?: string };
 }
 
 export const CONFIG_KEYS = [
@@ -125,12 +139,12 @@ export const CONFIG_KEYS = [
     "failoverTimeout", "parallelSyncs", "installDir", "configDir", "dataDir", "logDir",
     "serviceUser", "persistence", "maxmemory", "maxmemoryPolicy", "minReplicasToWrite",
     "minReplicasMaxLag", "extraDirectives", "allowFewerThanThreeHosts", "binariesDir",
-    "purgeDataOnDestroy",
+    "purgeDataOnDestroy", "sshPrivateKeyPassword", "insecureSkipHostKeyCheck",
 ] as const;
 
 const HOST_KEYS = ["name", "address", "sshPort", "sshUser", "role", "hostKey", "replicaPriority", "announceAddress"];
 const PERSISTENCE_KEYS = ["aof", "rdb", "appendfsync"];
-const SECRET_KEYS = ["sshPrivateKey", "redisPassword", "sentinelPassword"];
+const SECRET_KEYS = ["sshPrivateKey", "sshPrivateKeyPassword", "redisPassword", "sentinelPassword"];
 const MAXMEMORY_POLICIES = [
     "noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru",
     "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lrm", "volatile-lrm",
@@ -217,9 +231,14 @@ export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
             fail(s, "must be 16-128 characters of letters, digits and !#%+,-./:=?@^_~");
         }
     }
-    const sshKey = raw["sshPrivateKey"];
-    if (sshKey !== undefined && sshKey.trim() !== "" && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(sshKey)) {
-        fail("sshPrivateKey", "is not a PEM/OpenSSH private key (expected a '-----BEGIN ... PRIVATE KEY-----' block)");
+    checkSshCredentials(raw, fail);
+    if (input.sshAgent) {
+        const { socket, problem } = input.sshAgent;
+        // Not a stack key: the provider reads it from its environment, which the CLI passes on.
+        if (problem !== undefined) {
+            problems.push(`SSH_AUTH_SOCK: "${socket}" does not answer (${problem}); the command provider dials the agent ` +
+                `before every step and would fail them all. Unset it (unset SSH_AUTH_SOCK) or start the agent (eval "$(ssh-agent -s)")`);
+        }
     }
 
     const redisVersion = str("redisVersion", "8.2.2", /^\d+\.\d+\.\d+$/, "must be a version like 8.2.2");
@@ -228,7 +247,8 @@ export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
     if (redisPort === sentinelPort) fail("sentinelPort", `must differ from redisPort (${redisPort})`);
     const masterName = str("masterName", "mymaster", /^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 letters, digits, '.', '_' or '-'");
 
-    const hosts = parseHosts(raw["hosts"], fail);
+    const insecureSkipHostKeyCheck = bool("insecureSkipHostKeyCheck", false);
+    const hosts = parseHosts(raw["hosts"], !insecureSkipHostKeyCheck, fail);
     const allowFew = bool("allowFewerThanThreeHosts", false);
     if (hosts.length > 0 && hosts.length < 3 && !allowFew) {
         fail("hosts", `${hosts.length} host(s) given; Sentinel needs at least 3 to fail over safely (set allowFewerThanThreeHosts=true to deploy anyway)`);
@@ -295,11 +315,59 @@ export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
     return {
         hosts, redisVersion, redisPort, sentinelPort, masterName, quorum, downAfterMilliseconds,
         failoverTimeout, parallelSyncs, paths, serviceUser, persistence, maxmemory, maxmemoryPolicy,
-        minReplicasToWrite, minReplicasMaxLag, extraDirectives, purgeDataOnDestroy, binaries,
+        minReplicasToWrite, minReplicasMaxLag, extraDirectives, purgeDataOnDestroy, insecureSkipHostKeyCheck, binaries,
     };
 }
 
 type Fail = (k: string, msg: string) => void;
+
+/** The command that prints a host's ed25519 key in the form `hostKey` takes. */
+const keyscan = (address: string) => `ssh-keyscan -t ed25519 ${address} | cut -d' ' -f2-`;
+
+/** A host key pin the provider can use: parses, and is ed25519 or ecdsa. */
+function checkHostKeyPin(pin: unknown, k: string, address: string, fail: Fail): void {
+    const how = `pin the output of: ${keyscan(isIpAddress(address) ? address : "ADDRESS")}`;
+    if (typeof pin !== "string") {
+        fail(k, `must be a string like "ssh-ed25519 AAAA...", got ${JSON.stringify(pin)}`);
+        return;
+    }
+    const problem = checkHostKey(pin);
+    if (problem?.kind === "invalid") fail(k, `is not an OpenSSH public key (${problem.reason}); ${how}`);
+    if (problem?.kind === "rsa") {
+        fail(k, "is an ssh-rsa key: the command provider would accept only SHA-1 RSA signatures from the host, " +
+            `which OpenSSH 8.8 and later refuse to make, so every step would fail. Pin its ed25519 or ecdsa key instead; ${how}`);
+    }
+    if (problem?.kind === "unsupported") fail(k, `is a ${problem.type} key; pin the host's ed25519 or ecdsa key instead; ${how}`);
+}
+
+/** sshPrivateKey and sshPrivateKeyPassword, checked the way the provider will parse them. */
+function checkSshCredentials(raw: Readonly<Record<string, string>>, fail: Fail): void {
+    const key = raw["sshPrivateKey"];
+    if (key === undefined || key.trim() === "") return; // reported as required
+    const passphrase = raw["sshPrivateKeyPassword"] === undefined || raw["sshPrivateKeyPassword"] === "" ? undefined : raw["sshPrivateKeyPassword"];
+    const problem = checkPrivateKey(key, passphrase);
+    switch (problem?.kind) {
+        case undefined:
+            return;
+        case "not-a-key":
+            fail("sshPrivateKey", "is not a PEM/OpenSSH private key (expected a '-----BEGIN ... PRIVATE KEY-----' block)");
+            return;
+        case "invalid":
+        case "unsupported":
+            fail("sshPrivateKey", `cannot be used: ${problem.reason}`);
+            return;
+        case "needs-passphrase":
+            fail("sshPrivateKey", "is encrypted with a passphrase; set it with: pulumi config set --secret sshPrivateKeyPassword ...");
+            return;
+        case "wrong-passphrase":
+            fail("sshPrivateKeyPassword", "does not decrypt sshPrivateKey");
+            return;
+        case "not-encrypted":
+            fail("sshPrivateKeyPassword", "is set, but sshPrivateKey is not encrypted, and the command provider refuses a passphrase " +
+                "for a plain key; remove it with: pulumi config rm sshPrivateKeyPassword");
+            return;
+    }
+}
 
 function parseJson(text: string | undefined, k: string, fail: Fail): unknown {
     if (text === undefined || text === "") return undefined;
@@ -311,7 +379,8 @@ function parseJson(text: string | undefined, k: string, fail: Fail): unknown {
     }
 }
 
-function parseHosts(text: string | undefined, fail: Fail): HostSpec[] {
+/** `requirePins`: every host must have a hostKey (insecureSkipHostKeyCheck is off). */
+function parseHosts(text: string | undefined, requirePins: boolean, fail: Fail): HostSpec[] {
     const value = parseJson(text, "hosts", fail);
     if (value === undefined) {
         if (text === undefined || text === "") fail("hosts", "is required: a list of hosts, each with name, address and role");
@@ -353,8 +422,10 @@ function parseHosts(text: string | undefined, fail: Fail): HostSpec[] {
             fail(`${at}.sshUser`, `must be a valid user name, got ${JSON.stringify(sshUser)}`);
         }
         const hostKey = o.hostKey;
-        if (hostKey !== undefined && (typeof hostKey !== "string" || !/^(ssh-|ecdsa-)\S+ [A-Za-z0-9+\/=]+/.test(hostKey))) {
-            fail(`${at}.hostKey`, `must be a public host key like "ssh-ed25519 AAAA...", got ${JSON.stringify(hostKey)}`);
+        if (hostKey !== undefined) checkHostKeyPin(hostKey, `${at}.hostKey`, address, fail);
+        else if (requirePins) {
+            fail(`${at}.hostKey`, `is required: pin the host's SSH key (${keyscan(isIpAddress(address) ? address : "ADDRESS")}), ` +
+                "or set insecureSkipHostKeyCheck=true to deploy without checking host keys");
         }
         const replicaPriority = intField(o.replicaPriority, 100, 0, 1_000_000, `${at}.replicaPriority`, fail);
         hosts.push({
@@ -467,6 +538,17 @@ function distance(a: string, b: string): number {
         }
     }
     return dp[a.length][b.length];
+}
+
+/**
+ * What every `up` of a stack with unchecked host keys says: the hosts whose SSH
+ * identity nobody checks (empty when every host is pinned).
+ */
+export function hostKeyWarnings(cfg: ClusterConfig): string[] {
+    const unpinned = cfg.hosts.filter((h) => h.hostKey === undefined).map((h) => `${h.name} (${h.address})`);
+    if (unpinned.length === 0) return [];
+    return [`insecureSkipHostKeyCheck is true and ${unpinned.join(", ")} ${unpinned.length === 1 ? "has" : "have"} no hostKey: ` +
+        "their SSH host keys are not checked, so whoever answers at those addresses receives the stack's passwords"];
 }
 
 /** The initial master (validation guarantees exactly one). */

@@ -36,15 +36,21 @@ export function peerSentinels(cfg: ClusterConfig, host: HostSpec): string {
     return cfg.hosts.filter((h) => h.name !== host.name).map((h) => `${h.announceAddress}:${cfg.sentinelPort}`).join(" ");
 }
 
-export function connectionFor(host: HostSpec, privateKey: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
+/** How every step reaches a host; `privateKeyPassword` only for an encrypted key (the provider refuses one for a plain key). */
+export function connectionFor(
+    host: HostSpec, privateKey: pulumi.Input<string>, privateKeyPassword?: pulumi.Input<string>,
+): command.types.input.remote.ConnectionArgs {
     return {
         host: host.address,
         port: host.sshPort,
         user: host.sshUser,
         privateKey,
-        // Unset means "not checked"; the stack can pin each host's key.
+        ...(privateKeyPassword !== undefined ? { privateKeyPassword } : {}),
+        // Unset only where the stack opted out (insecureSkipHostKeyCheck): then not checked.
         ...(host.hostKey ? { hostKey: host.hostKey } : {}),
-        // Fail within about a minute on a host that is down instead of retrying for long.
+        // A host that does not accept TCP fails its step after 5 attempts of 15 s instead
+        // of retrying for long. The provider bounds only the TCP connect: a host that
+        // accepts and never answers SSH hangs the step (README, Troubleshooting SSH).
         dialErrorLimit: 4,
         perDialTimeout: 15,
     };
@@ -94,10 +100,14 @@ export interface DataNodeArgs {
     readonly host: HostSpec;
     /** SSH private key; a secret. */
     readonly sshPrivateKey: pulumi.Input<string>;
+    /** Passphrase of the SSH private key; a secret. Default none (an unencrypted key). */
+    readonly sshPrivateKeyPassword?: pulumi.Input<string>;
     /** `REDIS_PASSWORD=...` and `SENTINEL_PASSWORD=...` lines; a secret. */
     readonly secretsFile: pulumi.Output<string>;
     /** Resources that must exist before this node's Redis starts (replicas wait for the master). Default none. */
     readonly startAfter?: readonly pulumi.Resource[];
+    /** Resources that must succeed before anything is put on this host (every host's SSH check). Default none. */
+    readonly touchAfter?: readonly pulumi.Resource[];
 }
 
 /** A host prepared for Redis, with its data node installed, configured and running. */
@@ -116,21 +126,22 @@ export class DataNode extends pulumi.ComponentResource {
         super("redis-sentinel:index:DataNode", name, {}, opts);
         const { config: cfg, host } = args;
         const p = cfg.paths;
-        this.connection = connectionFor(host, args.sshPrivateKey);
+        this.connection = connectionFor(host, args.sshPrivateKey, args.sshPrivateKeyPassword);
         const s: HostStepArgs = { host, connection: this.connection, parent: this };
         const cli = `${p.installDir}/bin/redis-cli`;
+        const touchAfter = [...(args.touchAfter ?? [])];
 
         const prepare = hostStep("prepare", s, "prepare",
             [cfg.serviceUser, p.configDir, p.dataDir, p.logDir, STAGE_DIR, host.sshUser],
-            cfg.purgeDataOnDestroy ? { delete: `rm -rf -- ${shq(p.dataDir)}` } : {});
+            { ...(cfg.purgeDataOnDestroy ? { delete: `rm -rf -- ${shq(p.dataDir)}` } : {}), dependsOn: touchAfter });
 
         const sysctlFile = "/etc/sysctl.d/60-redis.conf";
         hostStep("sysctl", s, "put-file", [sysctlFile, "root", "0644", "sysctl"], {
-            stdin: renderSysctl(), delete: `rm -f ${shq(sysctlFile)}`,
+            stdin: renderSysctl(), delete: `rm -f ${shq(sysctlFile)}`, dependsOn: touchAfter,
         });
         const thpFile = "/etc/tmpfiles.d/redis-thp.conf";
         hostStep("thp", s, "put-file", [thpFile, "root", "0644", "tmpfiles"], {
-            stdin: renderThpTmpfiles(), delete: `rm -f ${shq(thpFile)}`,
+            stdin: renderThpTmpfiles(), delete: `rm -f ${shq(thpFile)}`, dependsOn: touchAfter,
         });
 
         this.secrets = hostStep("secrets", s, "put-secrets", [SECRETS_FILE], {

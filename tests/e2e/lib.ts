@@ -29,10 +29,14 @@ export function freshHosts(n: number): TestHosts {
 export interface RunResult { stdout: string; stderr: string; code: number; seconds: number }
 
 /** Runs a command, failing with its output when it fails (unless allowed). */
-export function run(cmd: string, args: readonly string[], opts: { cwd?: string; input?: string; allowFail?: boolean; timeoutMs?: number } = {}): RunResult {
+export function run(
+    cmd: string, args: readonly string[],
+    opts: { cwd?: string; input?: string; allowFail?: boolean; timeoutMs?: number; env?: Record<string, string> } = {},
+): RunResult {
     const started = Date.now();
     const r = spawnSync(cmd, args, {
         cwd: opts.cwd ?? ROOT, input: opts.input, encoding: "utf8",
+        ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
         timeout: opts.timeoutMs ?? 15 * 60_000, maxBuffer: 64 * 1024 * 1024,
     });
     const res = { stdout: r.stdout ?? "", stderr: r.stderr ?? "", code: r.status ?? -1, seconds: (Date.now() - started) / 1000 };
@@ -86,7 +90,8 @@ export function configureCluster(stack: Stack, th: TestHosts, hosts: readonly ob
 export class Stack {
     constructor(readonly name: string, readonly cwd: string = ROOT) {}
 
-    pulumi(args: readonly string[], opts: { input?: string; allowFail?: boolean } = {}): RunResult {
+    /** The pulumi CLI on this stack; `env` adds to this process's environment. */
+    pulumi(args: readonly string[], opts: { input?: string; allowFail?: boolean; env?: Record<string, string> } = {}): RunResult {
         return run("pulumi", [...args, "--stack", this.name, "--non-interactive"], { cwd: this.cwd, ...opts });
     }
 

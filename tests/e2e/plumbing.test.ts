@@ -6,6 +6,7 @@
 import * as path from "path";
 import { afterAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
+import * as os from "os";
 import { ROOT, Stack, run, testHosts } from "./lib";
 
 const dir = path.join(ROOT, "tests", "e2e", "plumbing");
@@ -25,8 +26,19 @@ describe("plumbing: engine, provider and test hosts", () => {
         })));
         stack.set("sshPrivateKey", fs.readFileSync(th.key, "utf8"), true);
 
+        // The CLI hands its environment to the provider, which dials SSH_AUTH_SOCK
+        // before every step: a stale agent fails them all (this program has no preflight).
+        const staleAgent = path.join(os.tmpdir(), `plumbing-no-agent-${process.pid}.sock`);
+        const refused = stack.pulumi(["up", "--yes", "--skip-preview", "--color", "never"], { allowFail: true, env: { SSH_AUTH_SOCK: staleAgent } });
+        expect(refused.code).not.toBe(0);
+        expect(refused.stdout + refused.stderr).toContain(`dial unix ${staleAgent}: connect: no such file or directory`);
+        const types = () => (JSON.parse(stack.pulumi(["stack", "export"]).stdout).deployment.resources ?? []).map((r: { type: string }) => r.type);
+        expect(types()).not.toContain("command:remote:Command");
+
         const first = stack.up();
-        expect(first.stdout).toMatch(/\b4 created\b/); // the stack and three commands
+        // The three commands (the refused up already created the stack itself).
+        expect(first.stdout).toMatch(/\b3 created\b/);
+        expect(types().filter((t: string) => t === "command:remote:Command")).toHaveLength(3);
         const facts = stack.outputs().facts as Record<string, string>;
         expect(Object.keys(facts).sort()).toEqual(th.hosts.slice(0, 3).map((h) => h.name).sort());
         for (const v of Object.values(facts)) expect(v.trim()).toMatch(/^x86_64 (running|degraded)$/);

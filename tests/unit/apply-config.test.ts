@@ -13,7 +13,7 @@ import { parseClusterConfig } from "../../src/config";
 import { renderRedisConf, renderSentinelConf } from "../../src/render";
 import { RESTART_DIRECTIVES } from "../../src/host";
 import { scriptText } from "../../src/shell";
-import { raw } from "./fixtures";
+import { HOSTS, raw } from "./fixtures";
 
 let dir: string;
 let cliLog: string;
@@ -253,7 +253,7 @@ describe("apply-config for sentinel.conf", () => {
         running();
         // The operator edits the stack's initial roles: topology still belongs to Sentinel.
         const moved = parseClusterConfig(raw({ hosts: JSON.stringify([
-            { name: "redis-1", address: "10.0.0.1" }, { name: "redis-2", address: "10.0.0.2", role: "master" }, { name: "redis-3", address: "10.0.0.3" },
+            { ...HOSTS[0], role: "replica" }, { ...HOSTS[1], role: "master" }, HOSTS[2],
         ]) }));
         expect(apply("sentinel", target, renderSentinelConf(moved, moved.hosts[1])).code).toBe(0);
         expect(calls()).toEqual([]);

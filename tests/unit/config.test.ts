@@ -1,17 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, isIpAddress, parseClusterConfig, suggest } from "../../src/config";
-import { HOSTS, raw } from "./fixtures";
+import { HOSTS, HOST_KEYS, problems, raw } from "./fixtures";
 
-/** The problems parseClusterConfig reports for this input. */
-function problems(input: ReturnType<typeof raw>): readonly string[] {
-    try {
-        parseClusterConfig(input);
-    } catch (e) {
-        if (e instanceof ConfigError) return e.problems;
-        throw e;
-    }
-    throw new Error("expected a ConfigError");
-}
 const hosts = (h: unknown) => ({ hosts: JSON.stringify(h) });
 
 describe("parseClusterConfig defaults", () => {
@@ -34,7 +24,7 @@ describe("parseClusterConfig defaults", () => {
         expect(c.purgeDataOnDestroy).toBe(false);
         expect(c.hosts[1]).toEqual({
             name: "redis-2", address: "10.0.0.2", sshPort: 22, sshUser: "root", role: "replica",
-            replicaPriority: 100, announceAddress: "10.0.0.2",
+            replicaPriority: 100, announceAddress: "10.0.0.2", hostKey: HOST_KEYS[1],
         });
         expect(c.binaries.server).toEqual({ path: "/project/binaries/redis-server", sha256: "a".repeat(64) });
     });
@@ -47,7 +37,7 @@ describe("parseClusterConfig defaults", () => {
     });
 
     it("uses a majority of five Sentinels and a versioned install dir", () => {
-        const five = [...HOSTS, { name: "redis-4", address: "10.0.0.4" }, { name: "redis-5", address: "10.0.0.5" }];
+        const five = [...HOSTS, { name: "redis-4", address: "10.0.0.4", hostKey: HOST_KEYS[0] }, { name: "redis-5", address: "10.0.0.5", hostKey: HOST_KEYS[1] }];
         const c = parseClusterConfig(raw({ ...hosts(five), redisVersion: "8.0.5" }));
         expect(c.quorum).toBe(3);
         expect(c.paths.installDir).toBe("/opt/redis-8.0.5");
@@ -91,7 +81,7 @@ describe("parseClusterConfig refuses bad input, naming the key", () => {
         ["an unknown role", hosts([{ ...HOSTS[0], role: "primary" }, ...HOSTS.slice(1)]),
             'redis-sentinel:hosts[0].role: must be "master" or "replica", got "primary"'],
         ["a bad host key", hosts([{ ...HOSTS[0], hostKey: "AAAA" }, ...HOSTS.slice(1)]),
-            'redis-sentinel:hosts[0].hostKey: must be a public host key like "ssh-ed25519 AAAA...", got "AAAA"'],
+            "redis-sentinel:hosts[0].hostKey: is not an OpenSSH public key (expected \"TYPE BASE64\", e.g. \"ssh-ed25519 AAAA...\"); pin the output of: ssh-keyscan -t ed25519 10.0.0.1 | cut -d' ' -f2-"],
         ["hosts that are not a list", { hosts: '{"name":"x"}' },
             "redis-sentinel:hosts: must be a non-empty list of hosts"],
         ["no hosts at all", { hosts: undefined },

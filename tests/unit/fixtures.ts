@@ -1,12 +1,37 @@
-import { FileProbe, RawConfigInput } from "../../src/config";
+/**
+ * Test-only inputs shared by the unit tests. SSH keys are made by ssh-keygen
+ * when the tests start (real keys, as a user's would be; none is committed).
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ConfigError, FileProbe, RawConfigInput, parseClusterConfig } from "../../src/config";
+
+const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-sentinel-unit-keys-"));
+process.on("exit", () => fs.rmSync(keyDir, { recursive: true, force: true }));
+
+/**
+ * A key pair made by ssh-keygen: `-t TYPE [extra args]`, the passphrase ("" for
+ * none). Returns the private key file's text and the public key without comment.
+ */
+export function sshKeygen(name: string, args: readonly string[], passphrase = ""): { privateKey: string; publicKey: string } {
+    const file = path.join(keyDir, name);
+    if (!fs.existsSync(file)) execFileSync("ssh-keygen", ["-q", ...args, "-N", passphrase, "-C", "", "-f", file]);
+    const pub = fs.readFileSync(`${file}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+    return { privateKey: fs.readFileSync(file, "utf8"), publicKey: pub };
+}
+
+/** Each test host's pinned ed25519 key. */
+export const HOST_KEYS = ["redis-1", "redis-2", "redis-3"].map((h) => sshKeygen(`host-${h}`, ["-t", "ed25519"]).publicKey);
 
 export const HOSTS = [
-    { name: "redis-1", address: "10.0.0.1", role: "master" },
-    { name: "redis-2", address: "10.0.0.2", role: "replica" },
-    { name: "redis-3", address: "10.0.0.3", role: "replica" },
+    { name: "redis-1", address: "10.0.0.1", role: "master", hostKey: HOST_KEYS[0] },
+    { name: "redis-2", address: "10.0.0.2", role: "replica", hostKey: HOST_KEYS[1] },
+    { name: "redis-3", address: "10.0.0.3", role: "replica", hostKey: HOST_KEYS[2] },
 ];
 
-export const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAtest\n-----END OPENSSH PRIVATE KEY-----\n";
+export const PRIVATE_KEY = sshKeygen("deploy", ["-t", "ed25519"]).privateKey;
 export const REDIS_PASSWORD = "s3cret-Redis-password-0001";
 
 /** Both binaries present, with fixed checksums. */
@@ -25,5 +50,16 @@ export function raw(overrides: Record<string, string | undefined> = {}, files: F
         if (v === undefined) delete values[k];
         else values[k] = v;
     }
-    return { values, secretKeys: ["sshPrivateKey", "redisPassword"], projectDir: "/project", files };
+    return { values, secretKeys: ["sshPrivateKey", "sshPrivateKeyPassword", "redisPassword"], projectDir: "/project", files };
+}
+
+/** The problems parseClusterConfig reports for this input; none for a valid one. */
+export function problems(input: RawConfigInput): readonly string[] {
+    try {
+        parseClusterConfig(input);
+    } catch (e) {
+        if (e instanceof ConfigError) return e.problems;
+        throw e;
+    }
+    return [];
 }

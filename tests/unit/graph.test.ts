@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseClusterConfig } from "../../src/config";
 import { RedisSentinelCluster } from "../../src/cluster";
-import { PRIVATE_KEY, REDIS_PASSWORD, raw } from "./fixtures";
+import { HOSTS, HOST_KEYS, PRIVATE_KEY, REDIS_PASSWORD, raw, sshKeygen } from "./fixtures";
 
 interface Registered { type: string; name: string; inputs: Record<string, any>; deps: string[]; parent: string }
 const registered = new Map<string, Registered>();
@@ -123,26 +123,68 @@ describe("resource graph", () => {
             commands++;
             // The connection (it holds the key) is a secret as a whole.
             expect(isSecret(r.inputs.connection)).toBe(true);
-            expect(r.inputs.connection.value.privateKey).toContain("AAAAtest");
+            expect(r.inputs.connection.value.privateKey).toBe(PRIVATE_KEY);
             for (const field of ["create", "delete", "update"]) {
                 expect(JSON.stringify(r.inputs[field] ?? "")).not.toContain(REDIS_PASSWORD);
-                expect(JSON.stringify(r.inputs[field] ?? "")).not.toContain("AAAAtest");
+                expect(JSON.stringify(r.inputs[field] ?? "")).not.toContain(PRIVATE_KEY.split("\n")[1]);
             }
             // stdin carries a password only as a secret.
             if (JSON.stringify(r.inputs.stdin ?? "").includes(REDIS_PASSWORD)) expect(isSecret(r.inputs.stdin)).toBe(true);
         }
-        expect(commands).toBe(3 * 15 + 2);
+        expect(commands).toBe(3 * 15 + 2 + 3); // per host, cluster-wide (forget-stale, verify), SSH checks
         const secrets = cmd("redis-1-secrets").inputs.stdin;
         expect(isSecret(secrets)).toBe(true);
         expect(secrets.value).toBe(`REDIS_PASSWORD=${REDIS_PASSWORD}\nSENTINEL_PASSWORD=${REDIS_PASSWORD}\n`);
         expect(isSecret(cmd("redis-verify").inputs.stdin)).toBe(true);
     });
 
+    it("checks every host's SSH identity and login before anything is put on any host", async () => {
+        await deploy();
+        const checks = ["redis-ssh-check-redis-1", "redis-ssh-check-redis-2", "redis-ssh-check-redis-3"];
+        for (const [i, c] of checks.entries()) {
+            expect(cmd(c).parent).toBe("redis");
+            expect(cmd(c).inputs.create).toBe("true");
+            expect(cmd(c).deps).toEqual([]);
+            expect(connection(c).hostKey).toBe(HOST_KEYS[i]);
+        }
+        const closure = (name: string, seen = new Set<string>()): Set<string> => {
+            for (const d of registered.get(name)?.deps ?? []) if (!seen.has(d)) closure(d, seen.add(d));
+            return seen;
+        };
+        let gated = 0;
+        for (const r of registered.values()) {
+            if (!r.type.startsWith("command:") || checks.includes(r.name)) continue;
+            expect([...closure(r.name)], r.name).toEqual(expect.arrayContaining(checks));
+            gated++;
+        }
+        expect(gated).toBe(3 * 15 + 2);
+    });
+
+    it("hands the key's passphrase to the provider only when the stack has one, as a secret", async () => {
+        await deploy();
+        expect(connection("redis-1-prepare")).not.toHaveProperty("privateKeyPassword");
+        registered.clear();
+        const encrypted = sshKeygen("graph-encrypted", ["-t", "ed25519"], "graph passphrase");
+        const cluster = new RedisSentinelCluster("redis", {
+            config: parseClusterConfig(raw({ sshPrivateKey: encrypted.privateKey, sshPrivateKeyPassword: "graph passphrase" })),
+            sshPrivateKey: pulumi.secret(encrypted.privateKey),
+            sshPrivateKeyPassword: pulumi.secret("graph passphrase"),
+            redisPassword: pulumi.secret(REDIS_PASSWORD),
+        });
+        await new Promise<void>((resolve) => cluster.verified.apply(() => resolve()));
+        for (const step of ["redis-ssh-check-redis-2", "redis-2-prepare", "redis-2-copy-redis-server", "redis-verify"]) {
+            expect(connection(step).privateKeyPassword).toBe("graph passphrase");
+        }
+        for (const r of registered.values()) {
+            for (const field of ["create", "delete", "update", "stdin"]) expect(JSON.stringify(r.inputs[field] ?? "")).not.toContain("graph passphrase");
+        }
+    });
+
     it("runs through sudo for a non-root SSH user", async () => {
         await deploy({ hosts: JSON.stringify([
-            { name: "redis-1", address: "10.0.0.1", role: "master", sshUser: "deploy", sshPort: 2222 },
-            { name: "redis-2", address: "10.0.0.2", sshUser: "deploy" },
-            { name: "redis-3", address: "10.0.0.3" },
+            { ...HOSTS[0], sshUser: "deploy", sshPort: 2222 },
+            { ...HOSTS[1], sshUser: "deploy" },
+            HOSTS[2],
         ]) });
         expect(cmd("redis-1-prepare").inputs.create).toMatch(/^sudo -n sh -c '/);
         expect(cmd("redis-1-install").inputs.delete).toBe("sudo -n sh -c 'rm -rf -- '\"'\"'/opt/redis-8.2.2'\"'\"''");
@@ -151,12 +193,12 @@ describe("resource graph", () => {
         expect(cmd("redis-3-prepare").inputs.create).toMatch(/^sh -c '/);
     });
 
-    it("pins the host key when the stack gives one", async () => {
-        await deploy({ hosts: JSON.stringify([
-            { name: "redis-1", address: "10.0.0.1", role: "master", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA" },
+    it("pins each host's key, and leaves it unchecked only where the stack opts out", async () => {
+        await deploy({ insecureSkipHostKeyCheck: "true", hosts: JSON.stringify([
+            { name: "redis-1", address: "10.0.0.1", role: "master", hostKey: HOST_KEYS[0] },
             { name: "redis-2", address: "10.0.0.2" }, { name: "redis-3", address: "10.0.0.3" },
         ]) });
-        expect(connection("redis-1-install").hostKey).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA");
+        expect(connection("redis-1-install").hostKey).toBe(HOST_KEYS[0]);
         expect(connection("redis-2-install").hostKey).toBeUndefined();
     });
 

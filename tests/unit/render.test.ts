@@ -5,7 +5,7 @@ import { parseClusterConfig } from "../../src/config";
 import {
     renderRedisConf, renderRedisUnit, renderSentinelConf, renderSentinelUnit, renderSysctl, renderThpTmpfiles,
 } from "../../src/render";
-import { raw } from "./fixtures";
+import { HOSTS, raw } from "./fixtures";
 
 const GOLDEN = path.join(__dirname, "golden");
 
@@ -66,9 +66,9 @@ describe("rendering", () => {
 
     it("announces the NAT address when one is given", () => {
         const c = parseClusterConfig(raw({ hosts: JSON.stringify([
-            { name: "a", address: "10.0.0.1", role: "master", announceAddress: "203.0.113.1" },
-            { name: "b", address: "10.0.0.2", announceAddress: "203.0.113.2" },
-            { name: "c", address: "10.0.0.3", announceAddress: "203.0.113.3" },
+            { ...HOSTS[0], name: "a", announceAddress: "203.0.113.1" },
+            { ...HOSTS[1], name: "b", announceAddress: "203.0.113.2" },
+            { ...HOSTS[2], name: "c", announceAddress: "203.0.113.3" },
         ]) }));
         expect(renderRedisConf(c, c.hosts[1])).toContain("replicaof 203.0.113.1 6379\n");
         expect(renderRedisConf(c, c.hosts[1])).toContain("replica-announce-ip 203.0.113.2\n");

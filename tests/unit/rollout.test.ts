@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseClusterConfig } from "../../src/config";
 import { restartRevision, rollOrder } from "../../src/rollout";
-import { presentBinaries, raw } from "./fixtures";
+import { HOSTS, presentBinaries, raw } from "./fixtures";
 
 const cfg = parseClusterConfig(raw());
 const rev = (o: Record<string, string>, host = 1, files = presentBinaries) => {
@@ -19,7 +19,7 @@ describe("rolling restart order", () => {
 
     it("does not depend on which host the stack calls master (Sentinel decides at run time)", () => {
         const moved = parseClusterConfig(raw({ hosts: JSON.stringify([
-            { name: "redis-1", address: "10.0.0.1" }, { name: "redis-2", address: "10.0.0.2" }, { name: "redis-3", address: "10.0.0.3", role: "master" },
+            { ...HOSTS[0], role: "replica" }, HOSTS[1], { ...HOSTS[2], role: "master" },
         ]) }));
         expect(rollOrder(moved).map((s) => s.host.name)).toEqual(rollOrder(cfg).map((s) => s.host.name));
     });

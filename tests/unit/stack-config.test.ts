@@ -2,13 +2,20 @@
  * Reading the stack configuration through the Pulumi runtime: bad input fails
  * before any resource exists, with the engine's clean RunError.
  */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { beforeAll, describe, expect, it } from "vitest";
-import { readStackConfig } from "../../src/stack-config";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readStackConfig, sshAgentFromEnvironment } from "../../src/stack-config";
 import { HOSTS, PRIVATE_KEY, REDIS_PASSWORD, presentBinaries } from "./fixtures";
 
 const registered: string[] = [];
 beforeAll(async () => {
+    // readStackConfig probes the caller's agent by default; these tests pass their own.
+    delete process.env.SSH_AUTH_SOCK;
     await pulumi.runtime.setMocks({
         newResource: (a) => { registered.push(a.name); return { id: a.name, state: a.inputs }; },
         call: () => ({}),
@@ -54,5 +61,44 @@ describe("readStackConfig", () => {
         setConfig({ hosts: JSON.stringify(HOSTS), sshPrivateKey: PRIVATE_KEY, redisPassword: REDIS_PASSWORD }, ["sshPrivateKey"]);
         expect(() => readStackConfig("/project", presentBinaries)).toThrow(
             "redis-sentinel:redisPassword: is stored in plain text; set it again with: pulumi config set --secret redisPassword ...");
+    });
+});
+
+describe("the SSH agent the provider would dial", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agent-probe-"));
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("is not probed when SSH_AUTH_SOCK is unset or empty", () => {
+        expect(sshAgentFromEnvironment({})).toBeUndefined();
+        expect(sshAgentFromEnvironment({ SSH_AUTH_SOCK: "" })).toBeUndefined();
+    });
+
+    it("answers when something listens on the socket", async () => {
+        const socket = path.join(dir, "live.sock");
+        const server = net.createServer((c) => c.destroy());
+        await new Promise<void>((resolve) => server.listen(socket, resolve));
+        try {
+            expect(sshAgentFromEnvironment({ SSH_AUTH_SOCK: socket })).toEqual({ socket });
+        } finally {
+            server.close();
+        }
+    });
+
+    it("says why a stale or missing socket does not answer", () => {
+        // A stale agent: its process died and left the socket file behind.
+        const stale = path.join(dir, "stale.sock");
+        spawnSync(process.execPath, ["-e", "require('net').createServer().listen(process.argv[1], () => process.kill(process.pid, 'SIGKILL'))", stale]);
+        expect(fs.statSync(stale).isSocket()).toBe(true);
+        expect(sshAgentFromEnvironment({ SSH_AUTH_SOCK: stale })).toEqual({ socket: stale, problem: "connect ECONNREFUSED" });
+        const missing = path.join(dir, "missing.sock");
+        expect(sshAgentFromEnvironment({ SSH_AUTH_SOCK: missing })).toEqual({ socket: missing, problem: "connect ENOENT" });
+    });
+
+    it("fails the stack before any resource when the agent does not answer", () => {
+        registered.length = 0;
+        setConfig({ hosts: JSON.stringify(HOSTS), sshPrivateKey: PRIVATE_KEY, redisPassword: REDIS_PASSWORD }, ["sshPrivateKey", "redisPassword"]);
+        expect(() => readStackConfig("/project", presentBinaries, { socket: "/run/agent.sock", problem: "connect ECONNREFUSED" })).toThrow(
+            'SSH_AUTH_SOCK: "/run/agent.sock" does not answer (connect ECONNREFUSED)');
+        expect(registered).toEqual([]);
     });
 });
