@@ -322,11 +322,11 @@ export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
 type Fail = (k: string, msg: string) => void;
 
 /** The command that prints a host's ed25519 key in the form `hostKey` takes. */
-const keyscan = (address: string) => `ssh-keyscan -t ed25519 ${address} | cut -d' ' -f2-`;
+const keyscan = (address: string) => `ssh-keyscan -t ed25519 ${isIpAddress(address) ? address : "ADDRESS"} | cut -d' ' -f2-`;
 
 /** A host key pin the provider can use: parses, and is ed25519 or ecdsa. */
 function checkHostKeyPin(pin: unknown, k: string, address: string, fail: Fail): void {
-    const how = `pin the output of: ${keyscan(isIpAddress(address) ? address : "ADDRESS")}`;
+    const how = `pin the output of: ${keyscan(address)}`;
     if (typeof pin !== "string") {
         fail(k, `must be a string like "ssh-ed25519 AAAA...", got ${JSON.stringify(pin)}`);
         return;
@@ -424,7 +424,7 @@ function parseHosts(text: string | undefined, requirePins: boolean, fail: Fail):
         const hostKey = o.hostKey;
         if (hostKey !== undefined) checkHostKeyPin(hostKey, `${at}.hostKey`, address, fail);
         else if (requirePins) {
-            fail(`${at}.hostKey`, `is required: pin the host's SSH key (${keyscan(isIpAddress(address) ? address : "ADDRESS")}), ` +
+            fail(`${at}.hostKey`, `is required: pin the host's SSH key (${keyscan(address)}), ` +
                 "or set insecureSkipHostKeyCheck=true to deploy without checking host keys");
         }
         const replicaPriority = intField(o.replicaPriority, 100, 0, 1_000_000, `${at}.replicaPriority`, fail);

@@ -11,15 +11,10 @@ const bcryptPbkdf = require("bcrypt-pbkdf") as {
     pbkdf(pass: Uint8Array, passlen: number, salt: Uint8Array, saltlen: number, key: Uint8Array, keylen: number, rounds: number): number;
 };
 
-/** Host key types a pin may have: the ones the provider negotiates safely with OpenSSH 8.8+. */
+/** ECDSA host key types and the size of their (uncompressed) public point. */
 const ECDSA_POINT_BYTES: Readonly<Record<string, number>> = {
     "ecdsa-sha2-nistp256": 65, "ecdsa-sha2-nistp384": 97, "ecdsa-sha2-nistp521": 133,
 };
-
-export interface PublicKeyInfo {
-    /** The key type, e.g. "ssh-ed25519". */
-    readonly type: string;
-}
 
 /** Why a host key pin cannot be used, as a sentence fragment; undefined when it can. */
 export type KeyProblem = { readonly kind: "invalid"; readonly reason: string } | { readonly kind: "rsa" } | { readonly kind: "unsupported"; readonly type: string };
