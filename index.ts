@@ -1,6 +1,6 @@
 // Reads the stack configuration and wires the cluster; everything else lives in src/.
 import { readStackConfig } from "./src/stack-config";
-import { RedisSentinelCluster } from "./src/cluster";
+import { RedisSentinelCluster } from "./src/components/cluster";
 
 const stack = readStackConfig(__dirname);
 const cluster = new RedisSentinelCluster("redis", {

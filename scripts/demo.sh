@@ -2,21 +2,21 @@
 # The main job on local test hosts: boots three clean VM-like hosts, builds or
 # reuses the Redis test binaries, deploys the cluster with real `pulumi up` on
 # a local stack, and prints the verified cluster. The hosts keep running
-# afterwards so you can look around; `scripts/testhosts.sh down` removes them.
+# afterwards so you can look around; `harness/testhosts.sh down` removes them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
-. scripts/pulumi-env.sh
-version=$(scripts/build-redis.sh | tail -n1)
-scripts/build-redis.sh --install-to binaries >/dev/null
+. harness/pulumi-env.sh
+version=$(harness/build-redis.sh | tail -n1)
+harness/build-redis.sh --install-to binaries >/dev/null
 
 stack=local
 # Clean hosts every time, so the stack starts from nothing too.
 pulumi stack rm "$stack" --yes --force --non-interactive >/dev/null 2>&1 || true
 rm -f "Pulumi.$stack.yaml"
-scripts/testhosts.sh up 3
-eval "$(scripts/testhosts.sh env)"
+harness/testhosts.sh up 3
+eval "$(harness/testhosts.sh env)"
 
 pulumi stack init "$stack" --non-interactive >/dev/null
 cfg() { pulumi config set --stack "$stack" --non-interactive "$@"; }
@@ -42,10 +42,10 @@ pulumi stack output --stack "$stack" --json
 
 echo
 echo "live view from host1 (what the Sentinels say now):"
-pulumi config get --stack "$stack" redisPassword | scripts/testhosts.sh ssh 1 "
+pulumi config get --stack "$stack" redisPassword | harness/testhosts.sh ssh 1 "
     read -r pw; export REDISCLI_AUTH=\"\$pw\"; cli=/opt/redis-$version/bin/redis-cli
     echo \"master:   \$(\$cli -p 26379 SENTINEL get-master-addr-by-name mymaster | tr '\n' ' ')\"
     echo \"quorum:   \$(\$cli -p 26379 SENTINEL ckquorum mymaster)\"
     echo \"replicas: \$(\$cli -p 26379 SENTINEL replicas mymaster | awk 'p == \"name\" { printf \"%s \", \$0 } { p = \$0 }')\""
 echo
-echo "The hosts keep running. Remove everything with: scripts/testhosts.sh down"
+echo "The hosts keep running. Remove everything with: harness/testhosts.sh down"

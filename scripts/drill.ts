@@ -19,8 +19,9 @@ import * as path from "path";
 import Redis from "ioredis";
 import { ClusterConfig, ConfigError, HostSpec, PROJECT, parseClusterConfig } from "../src/config";
 import { DrillTarget, runDrill } from "../src/drill";
-import { PENDING_DIR, RESTART_DIRECTIVES, SECRETS_FILE, asRoot } from "../src/host";
-import { remoteCommand } from "../src/shell";
+import { REDIS_UNIT, hostContext } from "../src/host/layout";
+import { asRoot, commandLine, shq } from "../src/host/script";
+import * as verbs from "../src/host/verbs";
 
 const MODES = ["handover", "failover", "crash"] as const;
 type Mode = typeof MODES[number];
@@ -124,17 +125,14 @@ async function main() {
             const s = new Redis({ host: target.sentinels[0].host, port: target.sentinels[0].port, password: target.sentinelPassword });
             try { await s.call("SENTINEL", "FAILOVER", target.masterName); } finally { s.disconnect(); }
         } else if (mode === "handover") {
-            await onHost(host, login, remoteCommand(host.sshUser, "roll", [
-                "handover", `${cfg.paths.installDir}/bin/redis-cli`, String(cfg.redisPort), String(cfg.sentinelPort), cfg.masterName,
-                cfg.serviceUser, PENDING_DIR, cfg.paths.configDir, SECRETS_FILE, "120", RESTART_DIRECTIVES.join(" "),
-            ]));
+            await onHost(host, login, commandLine(host.sshUser, verbs.handover(hostContext(cfg))));
         } else {
             // SIGKILL, then stop so systemd's Restart=always does not bring it straight back.
-            await onHost(host, login, asRoot(host, "systemctl kill --signal=KILL redis-server; systemctl stop redis-server"));
+            await onHost(host, login, asRoot(host.sshUser, `systemctl kill --signal=KILL ${shq(REDIS_UNIT)}; systemctl stop ${shq(REDIS_UNIT)}`));
             crashed = host;
         }
     });
-    if (crashed) await onHost(crashed, login, asRoot(crashed, "systemctl start redis-server"));
+    if (crashed) await onHost(crashed, login, asRoot(crashed.sshUser, `systemctl start ${shq(REDIS_UNIT)}`));
     console.log(`drill (${mode}) on stack ${stack}`);
     console.log(`  master before:                 ${report.masterBefore}`);
     console.log(`  master after:                  ${report.masterAfter}`);

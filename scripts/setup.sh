@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need, on a fresh Debian 12 machine
 # as root: Debian packages, npm packages, the Pulumi engine built from Go
-# modules (scripts/engine.sh) and the Redis test binaries (scripts/build-redis.sh:
+# modules (harness/engine.sh) and the Redis test binaries (harness/build-redis.sh:
 # the newest 8.x, and the newest 7.x for the upgrade test).
 # Idempotent and cached: a second run takes seconds.
 set -euo pipefail
@@ -30,7 +30,7 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
     echo "$want" > "$stamp"
 fi
 
-scripts/engine.sh >&2
-scripts/build-redis.sh >&2
+harness/engine.sh >&2
+harness/build-redis.sh >&2
 # The older binaries the e2e upgrade test starts from.
-REDIS_MAJOR=7 scripts/build-redis.sh >&2
+REDIS_MAJOR=7 harness/build-redis.sh >&2

@@ -12,7 +12,7 @@ rm -f .test-output/unit.json .test-output/e2e.json .test-output/harness.jsonl
 npx vitest run --config vitest.config.ts --reporter=default --reporter=json --outputFile=.test-output/unit.json
 unit=$?
 # The stand-in provider must fail wherever the real one fails: its tests say so.
-(cd engine/command && go test -count=1 -json ./...) > .test-output/harness.jsonl
+(cd harness/engine/command && go test -count=1 -json ./...) > .test-output/harness.jsonl
 harness=$?
 scripts/test-e2e.sh
 e2e=$?

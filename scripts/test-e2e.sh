@@ -5,20 +5,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-. scripts/pulumi-env.sh
-REDIS_TEST_VERSION=$(scripts/build-redis.sh | tail -n1)
+. harness/pulumi-env.sh
+REDIS_TEST_VERSION=$(harness/build-redis.sh | tail -n1)
 export REDIS_TEST_VERSION
 # The project deploys what is in binaries/: the test binaries built from Debian's source.
-scripts/build-redis.sh --install-to binaries >/dev/null
+harness/build-redis.sh --install-to binaries >/dev/null
 # The upgrade test starts from an older major (7.x, from Debian bookworm's source).
-REDIS_UPGRADE_FROM_DIR=$(REDIS_MAJOR=7 scripts/build-redis.sh --print-dir | tail -n1)
+REDIS_UPGRADE_FROM_DIR=$(REDIS_MAJOR=7 harness/build-redis.sh --print-dir | tail -n1)
 export REDIS_UPGRADE_FROM_DIR
 
-trap 'scripts/testhosts.sh down' EXIT
+trap 'harness/testhosts.sh down' EXIT
 start=$(date +%s)
-scripts/testhosts.sh up 4
+harness/testhosts.sh up 4
 echo "measured: test hosts booted in $(( $(date +%s) - start )) s" >&2
-eval "$(scripts/testhosts.sh env)"
+eval "$(harness/testhosts.sh env)"
 export TESTHOSTS_JSON TESTHOSTS_KEY
 
 mkdir -p .test-output

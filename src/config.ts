@@ -133,14 +133,46 @@ export interface RawConfigInput {
     readonly sshAgent?: { readonly socket: string; readonly problem?: string };
 }
 
-export const CONFIG_KEYS = [
-    "hosts", "sshPrivateKey", "redisPassword", "sentinelPassword", "redisVersion",
-    "redisPort", "sentinelPort", "masterName", "quorum", "downAfterMilliseconds",
-    "failoverTimeout", "parallelSyncs", "installDir", "configDir", "dataDir", "logDir",
-    "serviceUser", "persistence", "maxmemory", "maxmemoryPolicy", "minReplicasToWrite",
-    "minReplicasMaxLag", "extraDirectives", "allowFewerThanThreeHosts", "binariesDir",
-    "purgeDataOnDestroy", "sshPrivateKeyPassword", "insecureSkipHostKeyCheck",
-] as const;
+/**
+ * Every key the parser reads, with the default Pulumi.yaml declares for it
+ * (undefined: required, no default). Some defaults stand for "derived": quorum 0
+ * is a majority, minReplicasToWrite -1 is 1 (0 for one host), installDir "" is
+ * /opt/redis-<version>, sentinelPassword "" is redisPassword. A unit test holds
+ * Pulumi.yaml to exactly this table.
+ */
+export const CONFIG_DEFAULTS = {
+    hosts: undefined,
+    sshPrivateKey: undefined,
+    sshPrivateKeyPassword: "",
+    insecureSkipHostKeyCheck: false,
+    redisPassword: undefined,
+    sentinelPassword: "",
+    redisVersion: "8.2.2",
+    redisPort: 6379,
+    sentinelPort: 26379,
+    masterName: "mymaster",
+    quorum: 0,
+    downAfterMilliseconds: 5000,
+    failoverTimeout: 60000,
+    parallelSyncs: 1,
+    installDir: "",
+    configDir: "/etc/redis",
+    dataDir: "/var/lib/redis",
+    logDir: "/var/log/redis",
+    serviceUser: "redis",
+    persistence: { aof: true, rdb: true, appendfsync: "everysec" },
+    maxmemory: "0",
+    maxmemoryPolicy: "noeviction",
+    minReplicasToWrite: -1,
+    minReplicasMaxLag: 10,
+    extraDirectives: {},
+    allowFewerThanThreeHosts: false,
+    binariesDir: "binaries",
+    purgeDataOnDestroy: false,
+} as const;
+export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
+export const CONFIG_KEYS = Object.keys(CONFIG_DEFAULTS) as readonly ConfigKey[];
+const D = CONFIG_DEFAULTS;
 
 const HOST_KEYS = ["name", "address", "sshPort", "sshUser", "role", "hostKey", "replicaPriority", "announceAddress"];
 const PERSISTENCE_KEYS = ["aof", "rdb", "appendfsync"];
@@ -241,15 +273,15 @@ export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
         }
     }
 
-    const redisVersion = str("redisVersion", "8.2.2", /^\d+\.\d+\.\d+$/, "must be a version like 8.2.2");
-    const redisPort = int("redisPort", 6379, 1, 65535);
-    const sentinelPort = int("sentinelPort", 26379, 1, 65535);
+    const redisVersion = str("redisVersion", D.redisVersion, /^\d+\.\d+\.\d+$/, "must be a version like 8.2.2");
+    const redisPort = int("redisPort", D.redisPort, 1, 65535);
+    const sentinelPort = int("sentinelPort", D.sentinelPort, 1, 65535);
     if (redisPort === sentinelPort) fail("sentinelPort", `must differ from redisPort (${redisPort})`);
-    const masterName = str("masterName", "mymaster", /^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 letters, digits, '.', '_' or '-'");
+    const masterName = str("masterName", D.masterName, /^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 letters, digits, '.', '_' or '-'");
 
-    const insecureSkipHostKeyCheck = bool("insecureSkipHostKeyCheck", false);
+    const insecureSkipHostKeyCheck = bool("insecureSkipHostKeyCheck", D.insecureSkipHostKeyCheck);
     const hosts = parseHosts(raw["hosts"], !insecureSkipHostKeyCheck, fail);
-    const allowFew = bool("allowFewerThanThreeHosts", false);
+    const allowFew = bool("allowFewerThanThreeHosts", D.allowFewerThanThreeHosts);
     if (hosts.length > 0 && hosts.length < 3 && !allowFew) {
         fail("hosts", `${hosts.length} host(s) given; Sentinel needs at least 3 to fail over safely (set allowFewerThanThreeHosts=true to deploy anyway)`);
     }
@@ -264,17 +296,17 @@ export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
         else if (quorum < majority) fail("quorum", `${quorum} is not a majority of the ${sentinels} Sentinels (at least ${majority})`);
     }
 
-    const downAfterMilliseconds = int("downAfterMilliseconds", 5000, 100, 3_600_000);
-    const failoverTimeout = int("failoverTimeout", 60000, 1000, 86_400_000);
-    const parallelSyncs = int("parallelSyncs", 1, 1, 100);
+    const downAfterMilliseconds = int("downAfterMilliseconds", D.downAfterMilliseconds, 100, 3_600_000);
+    const failoverTimeout = int("failoverTimeout", D.failoverTimeout, 1000, 86_400_000);
+    const parallelSyncs = int("parallelSyncs", D.parallelSyncs, 1, 100);
 
     const paths: Paths = {
         installDir: absPath("installDir", `/opt/redis-${redisVersion}`),
-        configDir: absPath("configDir", "/etc/redis"),
-        dataDir: absPath("dataDir", "/var/lib/redis"),
-        logDir: absPath("logDir", "/var/log/redis"),
+        configDir: absPath("configDir", D.configDir),
+        dataDir: absPath("dataDir", D.dataDir),
+        logDir: absPath("logDir", D.logDir),
     };
-    const serviceUser = str("serviceUser", "redis", /^[a-z_][a-z0-9_-]{0,31}$/, "must be a valid Linux user name");
+    const serviceUser = str("serviceUser", D.serviceUser, /^[a-z_][a-z0-9_-]{0,31}$/, "must be a valid Linux user name");
     if (serviceUser === "root") fail("serviceUser", "must not be root");
 
     const persistence = parsePersistence(raw["persistence"], fail);
@@ -284,8 +316,8 @@ export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
         fail("persistence", "AOF and RDB are both off; a master restarted by systemd would come back empty and its replicas would wipe their copies. Keep at least one on");
     }
 
-    const maxmemory = str("maxmemory", "0", /^\d+(b|k|kb|m|mb|g|gb)?$/i, "must be bytes or a size like 256mb");
-    const maxmemoryPolicy = str("maxmemoryPolicy", "noeviction");
+    const maxmemory = str("maxmemory", D.maxmemory, /^\d+(b|k|kb|m|mb|g|gb)?$/i, "must be bytes or a size like 256mb");
+    const maxmemoryPolicy = str("maxmemoryPolicy", D.maxmemoryPolicy);
     if (!MAXMEMORY_POLICIES.includes(maxmemoryPolicy)) {
         fail("maxmemoryPolicy", `must be one of ${MAXMEMORY_POLICIES.join(", ")}, got "${maxmemoryPolicy}"`);
     }
@@ -295,11 +327,11 @@ export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
     if (hosts.length > 0 && minReplicasToWrite > hosts.length - 1) {
         fail("minReplicasToWrite", `${minReplicasToWrite} is more than the number of replicas (${hosts.length - 1}); the master would refuse every write`);
     }
-    const minReplicasMaxLag = int("minReplicasMaxLag", 10, 1, 3600);
+    const minReplicasMaxLag = int("minReplicasMaxLag", D.minReplicasMaxLag, 1, 3600);
     const extraDirectives = parseExtraDirectives(raw["extraDirectives"], fail);
-    const purgeDataOnDestroy = bool("purgeDataOnDestroy", false);
+    const purgeDataOnDestroy = bool("purgeDataOnDestroy", D.purgeDataOnDestroy);
 
-    const binariesDir = str("binariesDir", "binaries");
+    const binariesDir = str("binariesDir", D.binariesDir);
     const binDir = binariesDir.startsWith("/") ? binariesDir : `${input.projectDir}/${binariesDir}`;
     const binary = (name: string): BinaryFile => {
         const path = `${binDir}/${name}`;
@@ -469,7 +501,7 @@ function intField(v: unknown, dflt: number, min: number, max: number, k: string,
 }
 
 function parsePersistence(text: string | undefined, fail: Fail): Persistence {
-    const dflt: Persistence = { aof: true, rdb: true, appendfsync: "everysec" };
+    const dflt: Persistence = D.persistence;
     const value = parseJson(text, "persistence", fail);
     if (value === undefined) return dflt;
     if (typeof value !== "object" || value === null || Array.isArray(value)) {

@@ -8,10 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import Handlebars from "handlebars";
 import { ClusterConfig, HostSpec, initialMaster } from "./config";
+import { placeholder } from "./host/secrets";
 
-/** Placeholders the host replaces with the real secrets (see remote/apply-config.sh). */
-export const REDIS_PASSWORD_TOKEN = "@@REDIS_PASSWORD@@";
-export const SENTINEL_PASSWORD_TOKEN = "@@SENTINEL_PASSWORD@@";
 
 export const TEMPLATE_DIR = path.join(__dirname, "..", "templates");
 
@@ -34,9 +32,10 @@ export interface SecretValues {
     readonly sentinelPassword: string;
 }
 
+/** Placeholders the host replaces with the real secrets (host/secrets.ts, sh/lib/secrets.sh). */
 export const SECRET_TOKENS: SecretValues = {
-    redisPassword: REDIS_PASSWORD_TOKEN,
-    sentinelPassword: SENTINEL_PASSWORD_TOKEN,
+    redisPassword: placeholder("REDIS_PASSWORD"),
+    sentinelPassword: placeholder("SENTINEL_PASSWORD"),
 };
 
 function context(cfg: ClusterConfig, host: HostSpec, secrets: SecretValues) {

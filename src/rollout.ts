@@ -1,10 +1,10 @@
 /**
  * The rolling restart: which steps run in which order, and what makes them run.
- * Pure, so the order is unit-tested; the work itself is remote/roll.sh.
+ * Pure, so the order is unit-tested; the work itself is host/sh (restart, tidy).
  */
 import * as crypto from "crypto";
 import { ClusterConfig, HostSpec } from "./config";
-import { RESTART_DIRECTIVES } from "./host";
+import { RESTART_DIRECTIVES, SENTINEL_LIVE_OPTIONS } from "./host/layout";
 import { renderRedisConf, renderRedisUnit, renderSentinelConf, renderSentinelUnit } from "./render";
 
 export type Pass = "replicas" | "master";
@@ -21,8 +21,12 @@ export function rollOrder(cfg: ClusterConfig): RollStep[] {
     return (["replicas", "master"] as const).flatMap((pass) => cfg.hosts.map((host) => ({ host, pass })));
 }
 
-/** The sentinel.conf lines that are not per-master settings (those change live with SENTINEL SET). */
-const SENTINEL_LIVE = /^sentinel (monitor|down-after-milliseconds|failover-timeout|parallel-syncs|auth-pass) /;
+/**
+ * The sentinel.conf lines a restart does not depend on: the monitored master
+ * (Sentinel's after the first install, its quorum changes live), the options
+ * that change live with SENTINEL SET, and auth-pass.
+ */
+const SENTINEL_LIVE = new RegExp(`^sentinel (${["monitor", ...SENTINEL_LIVE_OPTIONS.filter((o) => o !== "quorum"), "auth-pass"].join("|")}) `);
 
 /**
  * What a host's restart step depends on: the units, the binaries and the
@@ -33,7 +37,7 @@ export function restartRevision(cfg: ClusterConfig, host: HostSpec): string {
     const restartOnly = (text: string, keep: (line: string) => boolean) =>
         text.split("\n").filter((l) => l !== "" && !l.startsWith("#") && keep(l));
     const redis = restartOnly(renderRedisConf(cfg, host), (l) =>
-        RESTART_DIRECTIVES.includes(l.split(" ")[0]) || Object.keys(cfg.extraDirectives).includes(l.split(" ")[0]));
+        (RESTART_DIRECTIVES as readonly string[]).includes(l.split(" ")[0]) || Object.keys(cfg.extraDirectives).includes(l.split(" ")[0]));
     const sentinel = restartOnly(renderSentinelConf(cfg, host), (l) => !SENTINEL_LIVE.test(l));
     return crypto.createHash("sha256").update(JSON.stringify([
         cfg.binaries.server.sha256, cfg.binaries.cli.sha256, renderRedisUnit(cfg, host), renderSentinelUnit(cfg, host), redis, sentinel,

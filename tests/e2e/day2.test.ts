@@ -120,10 +120,10 @@ describe("day 2 without harm", () => {
 
     it("survives a crashed master host: failover, the host rejoins as a replica, and the next up changes nothing", async () => {
         const master = await masterIndex();
-        const report = await runDrill(target(), async () => { await runAsync(`${ROOT}/scripts/testhosts.sh`, ["crash", String(master)]); });
+        const report = await runDrill(target(), async () => { await runAsync(`${ROOT}/harness/testhosts.sh`, ["crash", String(master)]); });
         console.log(`measured: host crash (kill -9 of the master's machine): client on the new master after ${report.secondsToNewMaster} s, ` +
             `write pause ${report.writePauseSeconds} s, ${report.writesAcknowledged} acknowledged, ${report.writesLost} lost`);
-        run(`${ROOT}/scripts/testhosts.sh`, ["start", String(master)]);
+        run(`${ROOT}/harness/testhosts.sh`, ["start", String(master)]);
         await waitFor("the crashed host back as a replica", () => {
             const info = cli(master, "INFO replication");
             return /^role:slave/m.test(info) && /^master_link_status:up/m.test(info) ? true : undefined;
@@ -134,7 +134,7 @@ describe("day 2 without harm", () => {
     it("fails an up that cannot reach a host, naming it, and harms no other host", async () => {
         const cut = (await masterIndex()) === 3 ? 2 : 3;
         const before = pids();
-        run(`${ROOT}/scripts/testhosts.sh`, ["cut", String(cut)]);
+        run(`${ROOT}/harness/testhosts.sh`, ["cut", String(cut)]);
         try {
             stack.set("maxmemory", "128mb");
             const failed = stack.pulumi(["up", "--yes", "--skip-preview", "--color", "never"], { allowFail: true });
@@ -146,7 +146,7 @@ describe("day 2 without harm", () => {
                     { [`host${i}/redis-server`]: before[`host${i}/redis-server`], [`host${i}/redis-sentinel`]: before[`host${i}/redis-sentinel`] });
             }
         } finally {
-            run(`${ROOT}/scripts/testhosts.sh`, ["heal", String(cut)]);
+            run(`${ROOT}/harness/testhosts.sh`, ["heal", String(cut)]);
         }
         await waitFor("the cut host's replica back in sync", () => (/master_link_status:up/.test(cli(cut, "INFO replication")) ? true : undefined), 60_000);
         stack.up();

@@ -1,6 +1,6 @@
 /**
  * Helpers for the end-to-end tier: the real pulumi CLI with the project's local
- * file backend, the test hosts made by scripts/testhosts.sh, and ioredis.
+ * file backend, the test hosts made by harness/testhosts.sh, and ioredis.
  */
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -11,7 +11,7 @@ export const ROOT = path.resolve(__dirname, "..", "..");
 export interface TestHost { name: string; address: string; port: number; hostKey: string; netns: string; veth: string }
 export interface TestHosts { bridge: string; key: string; hosts: TestHost[] }
 
-/** The hosts scripts/testhosts.sh brought up for this run. */
+/** The hosts harness/testhosts.sh brought up for this run. */
 export function testHosts(): TestHosts {
     const file = process.env.TESTHOSTS_JSON;
     if (!file || !fs.existsSync(file)) {
@@ -22,7 +22,7 @@ export function testHosts(): TestHosts {
 
 /** Boots N clean test hosts (any previous ones are taken down first), so each test file starts from bare machines. */
 export function freshHosts(n: number): TestHosts {
-    run(path.join(ROOT, "scripts", "testhosts.sh"), ["up", String(n)]);
+    run(path.join(ROOT, "harness", "testhosts.sh"), ["up", String(n)]);
     return testHosts();
 }
 
@@ -155,12 +155,12 @@ export class Stack {
 
 /** Runs a shell command on test host I (1-based) as root. */
 export function onHost(i: number, command: string, allowFail = false): RunResult {
-    return run(path.join(ROOT, "scripts", "testhosts.sh"), ["ssh", String(i), command], { allowFail });
+    return run(path.join(ROOT, "harness", "testhosts.sh"), ["ssh", String(i), command], { allowFail });
 }
 
 /** onHost without blocking the event loop: for disruptions while a writer writes. */
 export function onHostAsync(i: number, command: string): Promise<RunResult> {
-    return runAsync(path.join(ROOT, "scripts", "testhosts.sh"), ["ssh", String(i), command]);
+    return runAsync(path.join(ROOT, "harness", "testhosts.sh"), ["ssh", String(i), command]);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -19,6 +19,17 @@ export function servicePids(i: number): Record<string, string> {
     return out;
 }
 
+/** Every file the deployer puts on test host i, with its sha256 ("- FILE" for a missing one). */
+export function deployedFileHashes(i: number, version: string): string {
+    const files = [
+        "/etc/redis/redis.conf.rendered", "/etc/redis/sentinel.conf.rendered", "/etc/redis/redis.conf",
+        "/etc/systemd/system/redis-server.service", "/etc/systemd/system/redis-sentinel.service",
+        "/etc/sysctl.d/60-redis.conf", "/etc/tmpfiles.d/redis-thp.conf", "/var/lib/redis-sentinel-pulumi/secrets.env",
+        `/opt/redis-${version}/bin/redis-server`, `/opt/redis-${version}/bin/redis-cli`,
+    ];
+    return onHost(i, files.map((f) => `{ sha256sum ${f} 2>/dev/null || echo "- ${f}"; }`).join("; ")).stdout;
+}
+
 /** The value after `key` in a one-item-per-line reply (SENTINEL MASTER). */
 export const kv = (reply: string, key: string): string => { const l = reply.split("\n"); return l[l.indexOf(key) + 1]; };
 

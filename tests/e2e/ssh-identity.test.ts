@@ -9,8 +9,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, Stack, TestHosts, configureCluster, freshHosts, hostEntries, onHost, run } from "./lib";
-import { ClusterProbe, servicePids } from "./probe";
+import { ROOT, Stack, TestHosts, configureCluster, freshHosts, hostEntries, run } from "./lib";
+import { ClusterProbe, deployedFileHashes, servicePids } from "./probe";
 
 const stack = new Stack("sshid");
 const PASSWORD = "sshid-Redis-password-0123456789";
@@ -21,16 +21,7 @@ let encryptedKey = "";
 
 const probe = new ClusterProbe({ hosts: () => th, count: () => 3, version: () => version, password: PASSWORD });
 
-/** Every file the deployer puts on host i, with its sha256 ("-" for a missing one). */
-function deployedFiles(i: number): string {
-    const files = [
-        "/etc/redis/redis.conf.rendered", "/etc/redis/sentinel.conf.rendered", "/etc/redis/redis.conf",
-        "/etc/systemd/system/redis-server.service", "/etc/systemd/system/redis-sentinel.service",
-        "/etc/sysctl.d/60-redis.conf", "/etc/tmpfiles.d/redis-thp.conf", "/var/lib/redis-sentinel-pulumi/secrets.env",
-        `/opt/redis-${version}/bin/redis-server`, `/opt/redis-${version}/bin/redis-cli`,
-    ];
-    return onHost(i, files.map((f) => `{ sha256sum ${f} 2>/dev/null || echo "- ${f}"; }`).join("; ")).stdout;
-}
+const deployedFiles = (i: number) => deployedFileHashes(i, version);
 const everyHost = <T>(f: (i: number) => T): T[] => [1, 2, 3].map(f);
 const pids = () => everyHost((i) => servicePids(i));
 

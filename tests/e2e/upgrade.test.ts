@@ -1,6 +1,6 @@
 /**
  * An upgrade, end to end: a cluster deployed from the older Redis test binaries
- * (7.x, built by scripts/build-redis.sh from Debian bookworm's source) gets the
+ * (7.x, built by harness/build-redis.sh from Debian bookworm's source) gets the
  * newer ones (binaries/, REDIS_TEST_VERSION) by changing `redisVersion` and
  * `binariesDir`, while a Sentinel-aware writer records every acknowledged write;
  * then the data nodes move to another port the same way.

@@ -4,20 +4,18 @@
  * time survives every deploy, live changes go through CONFIG SET / SENTINEL SET,
  * and a change that needs a restart waits, marked, for the rolling restart.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseClusterConfig } from "../../src/config";
 import { renderRedisConf, renderSentinelConf } from "../../src/render";
-import { RESTART_DIRECTIVES } from "../../src/host";
-import { scriptText } from "../../src/shell";
+import * as verbs from "../../src/host/verbs";
 import { HOSTS, raw } from "./fixtures";
+import { runScript, testContext } from "./host-scripts";
 
 let dir: string;
 let cliLog: string;
-const user = os.userInfo().username;
 
 beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "apply-config-"));
@@ -33,11 +31,9 @@ esac
 `, { mode: 0o755 });
 });
 
-function apply(kind: "redis" | "sentinel", target: string, rendered: string, peers = "", port = kind === "redis" ? "6379" : "26379") {
-    const r = spawnSync("sh", ["-c", scriptText("apply-config"), "apply-config", kind, target, user,
-        path.join(dir, "secrets.env"), path.join(dir, "redis-cli"), port, "mymaster", path.join(dir, "pending"), RESTART_DIRECTIVES.join(" "), "10.0.0.2", peers],
-        { input: rendered, encoding: "utf8", env: { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH}` } });
-    return { code: r.status, out: r.stdout, err: r.stderr };
+function apply(kind: "redis" | "sentinel", target: string, rendered: string, peers = "", port = kind === "redis" ? 6379 : 26379) {
+    const script = verbs.applyConfig(testContext(dir), { kind, target, port, self: "10.0.0.2", peers: peers.split(" ").filter((p) => p !== "") });
+    return runScript(script, dir, rendered);
 }
 /** Stand-ins for systemctl and ss: the unit is active as PID 4242, listening on `port`. */
 function activeOn(port: number) {
@@ -129,7 +125,7 @@ esac
 `, { mode: 0o755 });
         activeOn(6379);
         const changed = cfgWith({ redisPort: "6380", maxmemory: "100mb" });
-        const r = apply("redis", target, renderRedisConf(changed, changed.hosts[1]), "", "6380");
+        const r = apply("redis", target, renderRedisConf(changed, changed.hosts[1]), "", 6380);
         expect(r.err).toBe("");
         expect(r.code).toBe(0);
         expect(r.out).toContain("redis: needs a restart for: port (done by the rolling restart step)");

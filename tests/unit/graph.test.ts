@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseClusterConfig } from "../../src/config";
-import { RedisSentinelCluster } from "../../src/cluster";
+import { RedisSentinelCluster } from "../../src/components/cluster";
 import { HOSTS, HOST_KEYS, PRIVATE_KEY, REDIS_PASSWORD, raw, sshKeygen } from "./fixtures";
 
 interface Registered { type: string; name: string; inputs: Record<string, any>; deps: string[]; parent: string }
@@ -47,6 +47,18 @@ async function deploy(overrides: Record<string, string> = {}) {
     // Let registrations settle.
     await new Promise<void>((resolve) => cluster.verified.apply(() => resolve()));
     return cluster;
+}
+/**
+ * What a host step runs: `sh -c SCRIPT VERB` taken apart, with the named inputs
+ * (and host facts) its generated header assigns.
+ */
+function hostScriptOf(commandLine: string): { verb: string; text: string; vars: Record<string, string> } {
+    const m = /^(?:sudo -n )?sh -c '(.*)' '([a-z-]+)'$/s.exec(commandLine);
+    if (!m) throw new Error(`not a host script: ${commandLine.slice(0, 80)}`);
+    const text = m[1].replace(/'"'"'/g, "'");
+    const vars: Record<string, string> = {};
+    for (const [, k, v] of text.matchAll(/^([A-Z][A-Z0-9_]*)='((?:[^']|'"'"')*)'$/gm)) vars[k] = v.replace(/'"'"'/g, "'");
+    return { verb: m[2], text, vars };
 }
 const isSecret = (v: any) => v?.[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
 /** The connection as the provider would get it: a secret, because it holds the key. */
@@ -94,11 +106,14 @@ describe("resource graph", () => {
         const chain = ["redis-1-restart", "redis-2-restart", "redis-3-restart", "redis-1-restart-master", "redis-2-restart-master", "redis-3-restart-master"];
         for (let i = 1; i < chain.length; i++) expect(cmd(chain[i]).deps).toEqual([chain[i - 1]]);
         expect(cmd("redis-2-restart").parent).toBe("redis-2");
-        expect(cmd("redis-2-restart").inputs.create).toContain("'roll' 'replicas' ");
-        expect(cmd("redis-2-restart-master").inputs.create).toContain("'roll' 'master' ");
+        expect(hostScriptOf(cmd("redis-2-restart").inputs.create)).toMatchObject({ verb: "restart", vars: { PASS: "replicas" } });
+        expect(hostScriptOf(cmd("redis-2-restart-master").inputs.create)).toMatchObject({ verb: "restart", vars: { PASS: "master" } });
         // Then, from the initial master's host, stale Sentinel entries are forgotten.
         expect(cmd("redis-1-forget-stale").deps).toEqual(["redis-3-restart-master"]);
-        expect(cmd("redis-1-forget-stale").inputs.create).toMatch(/'roll' 'tidy' .* '10\.0\.0\.1:26379 10\.0\.0\.2:26379 10\.0\.0\.3:26379' '[0-9a-f]{16}'$/s);
+        const tidy = hostScriptOf(cmd("redis-1-forget-stale").inputs.create);
+        expect(tidy.verb).toBe("tidy");
+        expect(tidy.vars.PEERS).toBe("10.0.0.1:26379 10.0.0.2:26379 10.0.0.3:26379");
+        expect(tidy.vars.REVISION).toMatch(/^[0-9a-f]{16}$/);
         expect(cmd("redis-verify").deps).toEqual(["redis-1-forget-stale"]);
     });
 
@@ -111,7 +126,9 @@ describe("resource graph", () => {
         expect(cmd("redis-1-redis-config").inputs.stdin).not.toMatch(/^replicaof/m);
         expect(cmd("redis-3-sentinel-config").inputs.stdin).toContain("sentinel monitor mymaster 10.0.0.1 6379 2\n");
         expect(cmd("redis-2-copy-redis-server").inputs.remotePath).toBe(`/var/lib/redis-sentinel-pulumi/stage/redis-server-${"a".repeat(16)}`);
-        expect(cmd("redis-2-install").inputs.create).toContain(`'${"a".repeat(64)}' '${"b".repeat(64)}' '/opt/redis-8.2.2' '8.2.2'`);
+        expect(hostScriptOf(cmd("redis-2-install").inputs.create).vars).toMatchObject({
+            SERVER_SHA256: "a".repeat(64), CLI_SHA256: "b".repeat(64), INSTALL_DIR: "/opt/redis-8.2.2", REDIS_VERSION: "8.2.2",
+        });
         expect(cmd("redis-2").type).toBe("redis-sentinel:index:DataNode");
     });
 
@@ -228,7 +245,7 @@ describe("resource graph", () => {
         await deploy();
         expect(cmd("redis-1-prepare").inputs.delete).toBeUndefined();
         // Destroying a data node hands its role over and has the other Sentinels forget it.
-        expect(cmd("redis-1-redis-service").inputs.delete).toMatch(/^sh -c '.*' 'roll' 'leave' .* '10\.0\.0\.2:26379 10\.0\.0\.3:26379'$/s);
+        expect(hostScriptOf(cmd("redis-1-redis-service").inputs.delete)).toMatchObject({ verb: "leave", vars: { PEERS: "10.0.0.2:26379 10.0.0.3:26379" } });
         expect(cmd("redis-1-sentinel-service").inputs.delete).toBe("systemctl disable --now 'redis-sentinel' 2>/dev/null || true");
         await deploy({ purgeDataOnDestroy: "true" });
         expect(cmd("redis-1-prepare").inputs.delete).toBe("rm -rf -- '/var/lib/redis'");

@@ -6,13 +6,12 @@
  * left following the old master), and the handover ends only once that
  * Sentinel has finished the failover (a SENTINEL RESET would abort it).
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { beforeEach, describe, expect, it } from "vitest";
-import { RESTART_DIRECTIVES } from "../../src/host";
-import { withFunctions } from "../../src/shell";
+import * as verbs from "../../src/host/verbs";
+import { runScript, testContext } from "./host-scripts";
 
 let dir: string;
 let log: string;
@@ -66,10 +65,8 @@ beforeEach(() => {
 });
 
 function handover(timeoutS: number) {
-    const r = spawnSync("sh", ["-c", withFunctions("roll"), "roll", "handover", path.join(dir, "redis-cli"), "6380", "26379", "mymaster", "redis",
-        path.join(dir, "pending"), dir, path.join(dir, "secrets.env"), String(timeoutS), RESTART_DIRECTIVES.join(" "), "rev"],
-        { encoding: "utf8", env: { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH}` } });
-    return { code: r.status, out: r.stdout, err: r.stderr, calls: fs.readFileSync(log, "utf8").trim().split("\n") };
+    const r = runScript(verbs.handover(testContext(dir, { redisPort: 6380, rollTimeout: timeoutS, serviceUser: "redis" })), dir);
+    return { ...r, calls: fs.readFileSync(log, "utf8").trim().split("\n") };
 }
 const indexOf = (calls: string[], text: string) => calls.findIndex((c) => c.includes(text));
 

@@ -3,13 +3,12 @@
  * after a roll, only a Sentinel that remembers a node the cluster no longer has
  * (at another port, down or disconnected) is reset, and one still up is left alone.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { beforeEach, describe, expect, it } from "vitest";
-import { RESTART_DIRECTIVES } from "../../src/host";
-import { withFunctions } from "../../src/shell";
+import * as verbs from "../../src/host/verbs";
+import { runScript, testContext } from "./host-scripts";
 
 let dir: string;
 let log: string;
@@ -49,9 +48,7 @@ esac
 });
 
 function tidy(peers: string) {
-    const r = spawnSync("sh", ["-c", withFunctions("roll"), "roll", "tidy", path.join(dir, "redis-cli"), "6380", "26379", "mymaster", "redis",
-        path.join(dir, "pending"), dir, path.join(dir, "secrets.env"), "5", RESTART_DIRECTIVES.join(" "), peers, "rev"], { encoding: "utf8" });
-    return { code: r.status, out: r.stdout, err: r.stderr };
+    return runScript(verbs.tidy(testContext(dir, { redisPort: 6380, rollTimeout: 5, serviceUser: "redis" }), { peers: peers.split(" "), revision: "rev" }), dir);
 }
 const resets = () => fs.readFileSync(log, "utf8").split("\n").filter((l) => l.includes("SENTINEL RESET"));
 

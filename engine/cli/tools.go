@@ -1,9 +1,0 @@
-//go:build tools
-
-// Package tools pins the Pulumi CLI main package so that `go mod tidy` keeps
-// its requirements; scripts/engine.sh builds it with `go build`.
-package tools
-
-import (
-	_ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
-)

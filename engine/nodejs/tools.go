@@ -1,9 +1,0 @@
-//go:build tools
-
-// Package tools pins the Node.js language host main package so that
-// `go mod tidy` keeps its requirements; scripts/engine.sh builds it.
-package tools
-
-import (
-	_ "github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs"
-)

@@ -1,0 +1,9 @@
+//go:build tools
+
+// Package tools pins the Pulumi CLI main package so that `go mod tidy` keeps
+// its requirements; harness/engine.sh builds it with `go build`.
+package tools
+
+import (
+	_ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+)

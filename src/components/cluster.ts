@@ -1,0 +1,122 @@
+/**
+ * The whole cluster: a data node and a Sentinel on every host, started in the
+ * order Redis needs (initial master, then replicas, then Sentinels), a rolling
+ * restart for changes that need one, then a verification that fails the `up`
+ * if the cluster is not what was asked for. What goes where comes from the
+ * cluster plan (plan.ts); this only turns it into resources.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { ClusterConfig } from "../config";
+import { TIMEOUTS } from "../host/layout";
+import { asRoot, commandLine } from "../host/script";
+import { secretsFileText } from "../host/secrets";
+import * as verbs from "../host/verbs";
+import { planCluster } from "../plan";
+import { ConnectionSettings, Endpoint, VerifiedCluster, connectionSettings, parseVerifyOutput } from "../verify";
+import { DataNode } from "./data-node";
+import { SentinelNode } from "./sentinel-node";
+import { connectionFor, hostStep } from "./step";
+
+export interface RedisSentinelClusterArgs {
+    /** The validated cluster configuration. */
+    readonly config: ClusterConfig;
+    /** SSH private key for every host; a secret. */
+    readonly sshPrivateKey: pulumi.Input<string>;
+    /** Passphrase of the SSH private key; a secret. Default none (an unencrypted key). */
+    readonly sshPrivateKeyPassword?: pulumi.Input<string>;
+    /** Password of the data nodes (clients, replication, Sentinel); a secret. */
+    readonly redisPassword: pulumi.Input<string>;
+    /** Password of the Sentinels; a secret. Default: `redisPassword`. */
+    readonly sentinelPassword?: pulumi.Input<string>;
+    /** Seconds the verification waits for the cluster to settle. Default 90. */
+    readonly verifyTimeoutSeconds?: number;
+}
+
+export class RedisSentinelCluster extends pulumi.ComponentResource {
+    readonly dataNodes: readonly DataNode[];
+    readonly sentinels: readonly SentinelNode[];
+    /** The cluster as verified at the end of the last `up` that changed anything. */
+    readonly verified: pulumi.Output<VerifiedCluster>;
+    readonly sentinelEndpoints: readonly Endpoint[];
+    readonly connection: ConnectionSettings;
+
+    constructor(name: string, args: RedisSentinelClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("redis-sentinel:index:RedisSentinelCluster", name, {}, opts);
+        const cfg = args.config;
+        const plan = planCluster(cfg);
+        const ctx = plan.context;
+        // One secret carries every secret a host holds to its root-only file.
+        const secretsFile = secretsFileText({
+            REDIS_PASSWORD: args.redisPassword,
+            SENTINEL_PASSWORD: args.sentinelPassword ?? args.redisPassword,
+        });
+
+        // Every host proves who it is (the pinned host key), that the key logs in and
+        // that root is at hand before anything is put on any host: a wrong pin or a
+        // refused login fails the up before any step runs. Runs again only when how
+        // a host is reached changes (its connection), so a no-op up stays one.
+        const sshChecks = cfg.hosts.map((host) => new command.remote.Command(`${name}-ssh-check-${host.name}`, {
+            connection: connectionFor(host, args.sshPrivateKey, args.sshPrivateKeyPassword),
+            create: asRoot(host.sshUser, "true"),
+            addPreviousOutputInEnv: false,
+        }, { parent: this }));
+
+        const nodes = new Map<string, DataNode>();
+        for (const hp of plan.startOrder) {
+            const startAfter = hp.host.name === plan.initialMaster.name ? [] : [nodes.get(plan.initialMaster.name)!.service];
+            nodes.set(hp.host.name, new DataNode(hp.host.name, {
+                config: cfg, plan: hp, context: ctx, secretsFile, startAfter, touchAfter: sshChecks,
+                sshPrivateKey: args.sshPrivateKey, sshPrivateKeyPassword: args.sshPrivateKeyPassword,
+            }, { parent: this }));
+        }
+        this.dataNodes = cfg.hosts.map((h) => nodes.get(h.name)!);
+        const allData = this.dataNodes.map((n) => n.service);
+
+        // Sentinels start once every data node runs, so they find all replicas at once.
+        this.sentinels = plan.hosts.map((hp) => new SentinelNode(`${hp.host.name}-sentinel`, {
+            config: cfg, plan: hp, context: ctx, dataNode: nodes.get(hp.host.name)!, startAfter: allData,
+        }, { parent: this }));
+
+        // The rolling restart: one host at a time, replicas first, the current master
+        // last; each step is a no-op unless a change on its host waits for a restart.
+        const revisionOf = new Map(plan.hosts.map((hp) => [hp.host.name, hp.restartRevision]));
+        let previous: pulumi.Resource[] = [...this.dataNodes.flatMap((n) => n.steps), ...this.sentinels.flatMap((n) => n.steps)];
+        for (const step of plan.roll) {
+            const node = nodes.get(step.host.name)!;
+            previous = [hostStep(step.pass === "replicas" ? "restart" : "restart-master",
+                { host: step.host, connection: node.connection, parent: node },
+                verbs.restart(ctx, { pass: step.pass, revision: revisionOf.get(step.host.name)! }),
+                { dependsOn: previous })];
+        }
+
+        // A node restarted on another port is still remembered at the old one by
+        // every Sentinel, and Sentinel never forgets a replica by itself: a Sentinel
+        // that remembers a node or Sentinel the cluster no longer has (down or
+        // disconnected) is reset, one at a time. Runs after every roll (stale
+        // entries come only from restarts).
+        const master = plan.initialMaster;
+        const verifier = nodes.get(master.name)!;
+        const forgetStale = hostStep("forget-stale", { host: master, connection: verifier.connection, parent: verifier },
+            verbs.tidy(ctx, { peers: plan.sentinels, revision: plan.rollRevision }), { dependsOn: previous });
+
+        // Any change to what the hosts run re-runs the verification; nothing else
+        // does, so an `up` with nothing changed changes nothing.
+        const verify = new command.remote.Command(`${name}-verify`, {
+            connection: verifier.connection,
+            create: commandLine(master.sshUser, verbs.verify(ctx, {
+                nodes: cfg.hosts.map((h) => `${h.name}=${h.announceAddress}`),
+                verifyTimeout: args.verifyTimeoutSeconds ?? TIMEOUTS.verify,
+            })) + ` # revision ${plan.revision}`,
+            stdin: secretsFile,
+            addPreviousOutputInEnv: false,
+        }, { parent: this, dependsOn: [forgetStale] });
+
+        // The report holds addresses and names only; a provider that marks stdout
+        // secret because stdin was one would otherwise hide the outputs.
+        this.verified = pulumi.unsecret(verify.stdout).apply(parseVerifyOutput);
+        this.sentinelEndpoints = cfg.hosts.map((h) => ({ name: h.name, address: h.announceAddress, port: cfg.sentinelPort }));
+        this.connection = connectionSettings(cfg.masterName, this.sentinelEndpoints);
+        this.registerOutputs({ verified: this.verified });
+    }
+}

@@ -1,0 +1,110 @@
+/**
+ * What one host needs before Redis can run there, and the data node itself:
+ * the service user and directories, kernel tuning, the secrets file, the
+ * binaries (copied, checked, installed), redis.conf, its unit and the running
+ * service. Each step is one `remote.Command` (or copy), so `pulumi preview`
+ * names the exact step and host that changes.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { ClusterConfig } from "../config";
+import { HostContext, REDIS_UNIT, STAGE_DIR, SYSCTL_FILE, THP_FILE, redisConfFile, unitFile } from "../host/layout";
+import { shq } from "../host/script";
+import * as verbs from "../host/verbs";
+import { HostPlan } from "../plan";
+import { HostStepArgs, connectionFor, hostStep } from "./step";
+
+export interface DataNodeArgs {
+    /** The validated cluster configuration. */
+    readonly config: ClusterConfig;
+    /** This host's part of the cluster plan. */
+    readonly plan: HostPlan;
+    /** The facts the host scripts get. */
+    readonly context: HostContext;
+    /** SSH private key; a secret. */
+    readonly sshPrivateKey: pulumi.Input<string>;
+    /** Passphrase of the SSH private key; a secret. Default none (an unencrypted key). */
+    readonly sshPrivateKeyPassword?: pulumi.Input<string>;
+    /** The secrets file's text (secrets.ts); a secret. */
+    readonly secretsFile: pulumi.Output<string>;
+    /** Resources that must exist before this node's Redis starts (replicas wait for the master). Default none. */
+    readonly startAfter?: readonly pulumi.Resource[];
+    /** Resources that must succeed before anything is put on this host (every host's SSH check). Default none. */
+    readonly touchAfter?: readonly pulumi.Resource[];
+}
+
+/** A host prepared for Redis, with its data node installed, configured and running. */
+export class DataNode extends pulumi.ComponentResource {
+    /** The running redis-server service: replicas and Sentinels start after it. */
+    readonly service: command.remote.Command;
+    /** The installed binaries: later steps may use redis-cli. */
+    readonly install: command.remote.Command;
+    /** The stored secrets file. */
+    readonly secrets: command.remote.Command;
+    readonly connection: command.types.input.remote.ConnectionArgs;
+    /** Every step that puts something on the host: the rolling restart waits for all of them. */
+    readonly steps: readonly pulumi.Resource[];
+
+    constructor(name: string, args: DataNodeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("redis-sentinel:index:DataNode", name, {}, opts);
+        const { config: cfg, plan, context: ctx } = args;
+        const { host } = plan;
+        const p = cfg.paths;
+        this.connection = connectionFor(host, args.sshPrivateKey, args.sshPrivateKeyPassword);
+        const s: HostStepArgs = { host, connection: this.connection, parent: this };
+        const touchAfter = [...(args.touchAfter ?? [])];
+
+        const prepare = hostStep("prepare", s, verbs.prepare(ctx, { dataDir: p.dataDir, logDir: p.logDir, stageDir: STAGE_DIR, sshUser: host.sshUser }),
+            { ...(cfg.purgeDataOnDestroy ? { delete: `rm -rf -- ${shq(p.dataDir)}` } : {}), dependsOn: touchAfter });
+
+        hostStep("sysctl", s, verbs.putFile(ctx, { dest: SYSCTL_FILE, owner: "root", mode: "0644", action: "sysctl" }), {
+            stdin: plan.files.sysctl, delete: `rm -f ${shq(SYSCTL_FILE)}`, dependsOn: touchAfter,
+        });
+        hostStep("thp", s, verbs.putFile(ctx, { dest: THP_FILE, owner: "root", mode: "0644", action: "tmpfiles" }), {
+            stdin: plan.files.thp, delete: `rm -f ${shq(THP_FILE)}`, dependsOn: touchAfter,
+        });
+
+        this.secrets = hostStep("secrets", s, verbs.putSecrets(ctx), {
+            stdin: args.secretsFile, delete: `rm -f ${shq(ctx.secretsFile)}`, dependsOn: [prepare],
+        });
+
+        // The copies are named after the checksum, so a new binary is a new file and
+        // a running service never has its executable overwritten mid-copy.
+        const staged = (which: "server" | "cli") => {
+            const bin = cfg.binaries[which];
+            const remotePath = `${STAGE_DIR}/redis-${which}-${bin.sha256.slice(0, 16)}`;
+            const copy = new command.remote.CopyToRemote(`${host.name}-copy-redis-${which}`, {
+                connection: this.connection,
+                source: new pulumi.asset.FileAsset(bin.path),
+                remotePath,
+            }, { parent: this, dependsOn: [prepare] });
+            return { copy, remotePath };
+        };
+        const server = staged("server");
+        const cliCopy = staged("cli");
+        this.install = hostStep("install", s, verbs.installBinaries(ctx, {
+            stagedServer: server.remotePath, stagedCli: cliCopy.remotePath,
+            serverSha256: cfg.binaries.server.sha256, cliSha256: cfg.binaries.cli.sha256,
+            installDir: p.installDir, redisVersion: cfg.redisVersion,
+        }), { delete: `rm -rf -- ${shq(p.installDir)}`, dependsOn: [server.copy, cliCopy.copy] });
+
+        const confFile = redisConfFile(cfg);
+        const conf = hostStep("redis-config", s, verbs.applyConfig(ctx, {
+            kind: "redis", target: confFile, port: cfg.redisPort, self: host.announceAddress, peers: plan.peers,
+        }), { stdin: plan.files.redisConf, delete: `rm -f ${shq(confFile)} ${shq(`${confFile}.rendered`)}`, dependsOn: [this.install, this.secrets] });
+
+        const redisUnitFile = unitFile(REDIS_UNIT);
+        const unit = hostStep("redis-unit", s, verbs.putFile(ctx, { dest: redisUnitFile, owner: "root", mode: "0644", action: `unit:${REDIS_UNIT}` }), {
+            stdin: plan.files.redisUnit, delete: `rm -f ${shq(redisUnitFile)} && systemctl daemon-reload`, dependsOn: [this.install],
+        });
+
+        this.service = hostStep("redis-service", s, verbs.service(ctx, { unit: REDIS_UNIT, who: "data", port: cfg.redisPort }), {
+            // Leaving the cluster: hand the master role over, stop, and have the
+            // remaining Sentinels forget this host (nothing to do on a full destroy).
+            deleteScript: verbs.leave(ctx, { peers: plan.peers }),
+            dependsOn: [conf, unit, ...(args.startAfter ?? [])],
+        });
+        this.steps = [prepare, this.secrets, this.install, conf, unit, this.service];
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,59 @@
+/**
+ * One step on a host: a `remote.Command` that runs a host script (data on
+ * stdin, an optional undo on destroy), named after the host and parented to
+ * the component it belongs to.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { HostSpec } from "../config";
+import { HostScript, asRoot, commandLine } from "../host/script";
+
+/** How every step reaches a host; `privateKeyPassword` only for an encrypted key (the provider refuses one for a plain key). */
+export function connectionFor(
+    host: HostSpec, privateKey: pulumi.Input<string>, privateKeyPassword?: pulumi.Input<string>,
+): command.types.input.remote.ConnectionArgs {
+    return {
+        host: host.address,
+        port: host.sshPort,
+        user: host.sshUser,
+        privateKey,
+        ...(privateKeyPassword !== undefined ? { privateKeyPassword } : {}),
+        // Unset only where the stack opted out (insecureSkipHostKeyCheck): then not checked.
+        ...(host.hostKey ? { hostKey: host.hostKey } : {}),
+        // A host that does not accept TCP fails its step after 5 attempts of 15 s instead
+        // of retrying for long. The provider bounds only the TCP connect: a host that
+        // accepts and never answers SSH hangs the step (README, Troubleshooting SSH).
+        dialErrorLimit: 4,
+        perDialTimeout: 15,
+    };
+}
+
+export interface HostStepArgs {
+    readonly host: HostSpec;
+    readonly connection: command.types.input.remote.ConnectionArgs;
+    readonly parent: pulumi.Resource;
+}
+
+export interface StepOptions {
+    /** Data for the script (a file, secrets). Default none. */
+    readonly stdin?: pulumi.Input<string>;
+    /** A plain command run as root on destroy. Default none. */
+    readonly delete?: string;
+    /** A host script run on destroy. Default none. */
+    readonly deleteScript?: HostScript;
+    /** Default none. */
+    readonly dependsOn?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
+}
+
+/** `<host>-<name>`: the script run as root on the host, through sudo for a non-root SSH user. */
+export function hostStep(name: string, s: HostStepArgs, script: HostScript, opts: StepOptions = {}): command.remote.Command {
+    return new command.remote.Command(`${s.host.name}-${name}`, {
+        connection: s.connection,
+        create: commandLine(s.host.sshUser, script),
+        // The scripts do not read the previous output; sshd would refuse the env request anyway.
+        addPreviousOutputInEnv: false,
+        ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
+        ...(opts.delete !== undefined ? { delete: asRoot(s.host.sshUser, opts.delete) } : {}),
+        ...(opts.deleteScript !== undefined ? { delete: commandLine(s.host.sshUser, opts.deleteScript) } : {}),
+    }, { parent: s.parent, dependsOn: opts.dependsOn });
+}

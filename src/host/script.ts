@@ -1,0 +1,108 @@
+/**
+ * Assembles the text a host runs for one verb: the facts and inputs it needs as
+ * named shell variables (a generated header, never positional arguments), the
+ * shell helpers it uses (sh/lib/), then the verb itself (sh/bin/). The result
+ * is run as root with `sh -c`, data on stdin.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { HostContext } from "./layout";
+
+export type Verb =
+    | "prepare" | "put-file" | "put-secrets" | "install-binaries" | "apply-config"
+    | "service" | "restart" | "handover" | "leave" | "tidy" | "verify";
+
+type Lib = "secrets" | "redis" | "deadline" | "listening-port" | "sentinel" | "apply-config" | "roll";
+type ContextKey = keyof HostContext;
+
+/** The context each shell helper reads. */
+const LIB_CONTEXT: Readonly<Record<Lib, readonly ContextKey[]>> = {
+    "secrets": ["secretNames", "secretPlaceholder"],
+    "redis": ["redisCli", "dataAuthSecret", "sentinelAuthSecret", "peerProbeTimeout"],
+    "deadline": [],
+    "listening-port": [],
+    "sentinel": ["masterName", "rollTimeout"],
+    "apply-config": ["secretsFile", "serviceUser", "masterName", "redisUnit", "sentinelUnit", "restartDirectives", "sentinelLiveOptions", "pendingDir"],
+    "roll": ["configDir", "redisPort", "sentinelPort", "redisUnit", "sentinelUnit", "pendingDir", "masterName",
+        "rollTimeout", "catchUpTimeout", "sentinelsAgreeTimeout"],
+};
+
+const ROLL_LIBS: readonly Lib[] = ["secrets", "redis", "deadline", "listening-port", "sentinel", "apply-config", "roll"];
+
+/** Per verb: the helpers it uses (in order) and the context its own text reads. */
+const VERBS: Readonly<Record<Verb, { readonly libs: readonly Lib[]; readonly context: readonly ContextKey[] }>> = {
+    "prepare": { libs: [], context: ["serviceUser", "configDir"] },
+    "put-file": { libs: [], context: ["pendingDir"] },
+    "put-secrets": { libs: [], context: ["secretsFile", "secretNames", "redisUnit", "sentinelUnit"] },
+    "install-binaries": { libs: [], context: ["pendingDir", "redisUnit", "sentinelUnit"] },
+    "apply-config": { libs: ["secrets", "redis", "listening-port", "apply-config"], context: [] },
+    "service": { libs: ["secrets", "redis", "deadline"], context: ["pendingDir", "secretsFile", "serviceStartTimeout"] },
+    "restart": { libs: ROLL_LIBS, context: ["secretsFile"] },
+    "handover": { libs: ROLL_LIBS, context: ["secretsFile"] },
+    "leave": { libs: ROLL_LIBS, context: ["secretsFile"] },
+    "tidy": { libs: ROLL_LIBS, context: ["secretsFile"] },
+    "verify": { libs: ["secrets", "redis", "deadline"], context: ["masterName", "redisPort", "sentinelPort"] },
+};
+
+const SH_DIR = path.join(__dirname, "sh");
+
+/** A shell variable's value: a word, a number, or words joined by spaces. */
+export type ShellValue = string | number | readonly string[];
+export type ScriptInputs = Readonly<Record<string, ShellValue>>;
+
+/** A verb's complete text, ready for `sh -c`. */
+export interface HostScript {
+    readonly verb: Verb;
+    readonly text: string;
+}
+
+/** Quotes one word for a POSIX shell: 'it'"'"'s' style, safe for any text. */
+export function shq(word: string): string {
+    return `'${word.replace(/'/g, `'"'"'`)}'`;
+}
+
+/** The shell name of an input or context field: redisCli -> REDIS_CLI. */
+export function shellName(key: string): string {
+    return key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+function assignments(values: ScriptInputs): string {
+    return Object.entries(values).map(([k, v]) => {
+        const text = typeof v === "string" ? v : typeof v === "number" ? String(v) : v.join(" ");
+        return `${shellName(k)}=${shq(text)}\n`;
+    }).join("");
+}
+
+/** The text of a verb with these inputs, for a host described by `ctx`. */
+export function hostScript(verb: Verb, ctx: HostContext, inputs: ScriptInputs = {}): HostScript {
+    const spec = VERBS[verb];
+    const keys = [...new Set([...spec.libs.flatMap((l) => LIB_CONTEXT[l]), ...spec.context])];
+    const context: Record<string, ShellValue> = {};
+    for (const k of keys) context[k] = ctx[k];
+    for (const k of Object.keys(inputs)) {
+        if (Object.keys(ctx).some((c) => shellName(c) === shellName(k))) throw new Error(`${verb}: input ${k} would shadow a host fact`);
+    }
+    const read = (rel: string) => fs.readFileSync(path.join(SH_DIR, rel), "utf8");
+    const text = [
+        `# ${verb} (redis-sentinel-pulumi)\nset -eu\n`,
+        assignments(context),
+        assignments(inputs),
+        ...spec.libs.map((l) => read(`lib/${l}.sh`)),
+        read(`bin/${verb}.sh`),
+    ].join("");
+    return { verb, text };
+}
+
+/**
+ * The command line that runs a host script as root: directly for root, through
+ * `sudo -n` (never prompting) for another SSH user.
+ */
+export function commandLine(sshUser: string, script: HostScript): string {
+    const sudo = sshUser === "root" ? "" : "sudo -n ";
+    return `${sudo}sh -c ${shq(script.text)} ${shq(script.verb)}`;
+}
+
+/** A plain command run as root (through sudo for a non-root SSH user). */
+export function asRoot(sshUser: string, cmd: string): string {
+    return sshUser === "root" ? cmd : `sudo -n sh -c ${shq(cmd)}`;
+}

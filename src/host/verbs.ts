@@ -1,0 +1,94 @@
+/**
+ * One typed function per host verb. Each returns the script to run (script.ts);
+ * its inputs reach the host as named variables. Pure: the components turn these
+ * into `remote.Command`s, tests run them locally with their own HostContext.
+ */
+import { HostContext } from "./layout";
+import { HostScript, hostScript } from "./script";
+
+export interface PrepareInputs {
+    readonly dataDir: string;
+    readonly logDir: string;
+    readonly stageDir: string;
+    /** Owns the stage directory the binaries are copied to. */
+    readonly sshUser: string;
+}
+/** The service user and the directories Redis and the deployer need. */
+export const prepare = (ctx: HostContext, i: PrepareInputs): HostScript => hostScript("prepare", ctx, { ...i });
+
+export interface PutFileInputs {
+    readonly dest: string;
+    readonly owner: string;
+    /** Octal, e.g. "0644". */
+    readonly mode: string;
+    /** What follows a change: none | sysctl | tmpfiles | unit:NAME (a restart then waits for the roll). */
+    readonly action: "none" | "sysctl" | "tmpfiles" | `unit:${string}`;
+}
+/** Writes stdin to a file when it differs, then runs the action. */
+export const putFile = (ctx: HostContext, i: PutFileInputs): HostScript => hostScript("put-file", ctx, { ...i });
+
+/** Stores the secrets file (stdin: NAME=value lines). */
+export const putSecrets = (ctx: HostContext): HostScript => hostScript("put-secrets", ctx);
+
+export interface InstallBinariesInputs {
+    readonly stagedServer: string;
+    readonly stagedCli: string;
+    readonly serverSha256: string;
+    readonly cliSha256: string;
+    readonly installDir: string;
+    readonly redisVersion: string;
+}
+/** Checks the staged binaries (checksums, version) and installs them. */
+export const installBinaries = (ctx: HostContext, i: InstallBinariesInputs): HostScript => hostScript("install-binaries", ctx, { ...i });
+
+export interface ApplyConfigInputs {
+    readonly kind: "redis" | "sentinel";
+    readonly target: string;
+    /** The port this file configures. */
+    readonly port: number;
+    /** This node's announced address (a joining node does not follow itself). */
+    readonly self: string;
+    /** "ip:port" of the other hosts' Sentinels, asked for the current master at first install. */
+    readonly peers: readonly string[];
+}
+/** Installs a rendered config (stdin), keeping what Redis and Sentinel own. */
+export const applyConfig = (ctx: HostContext, i: ApplyConfigInputs): HostScript => hostScript("apply-config", ctx, { ...i });
+
+export interface ServiceInputs {
+    readonly unit: string;
+    /** Whom it answers as: a data node or a Sentinel (which password PING uses). */
+    readonly who: "data" | "sentinel";
+    readonly port: number;
+}
+/** Enables and starts a unit and waits until it answers PING. */
+export const service = (ctx: HostContext, i: ServiceInputs): HostScript => hostScript("service", ctx, { ...i });
+
+export interface RestartInputs {
+    readonly pass: "replicas" | "master";
+    /** Only there so the step runs again when what it restarts for changes. */
+    readonly revision: string;
+}
+/** One host's step of the rolling restart. */
+export const restart = (ctx: HostContext, i: RestartInputs): HostScript => hostScript("restart", ctx, { ...i });
+
+/** A planned switchover of this host's master, without a restart. */
+export const handover = (ctx: HostContext): HostScript => hostScript("handover", ctx);
+
+/** This host leaves: hands the master role over, stops, the remaining Sentinels (peers) forget it. */
+export const leave = (ctx: HostContext, i: { readonly peers: readonly string[] }): HostScript => hostScript("leave", ctx, { ...i });
+
+export interface TidyInputs {
+    /** "ip:port" of every Sentinel of the cluster. */
+    readonly peers: readonly string[];
+    readonly revision: string;
+}
+/** Sentinels that remember nodes the cluster no longer has are reset, one at a time. */
+export const tidy = (ctx: HostContext, i: TidyInputs): HostScript => hostScript("tidy", ctx, { ...i });
+
+export interface VerifyInputs {
+    /** "name=address" of every host. */
+    readonly nodes: readonly string[];
+    readonly verifyTimeout: number;
+}
+/** Waits until the cluster is as asked, then prints it as JSON (secrets on stdin). */
+export const verify = (ctx: HostContext, i: VerifyInputs): HostScript => hostScript("verify", ctx, { ...i });

@@ -1,0 +1,65 @@
+/**
+ * The host boundary: every verb's script is self-contained (each variable it
+ * reads is a named input, a host fact from layout.ts, or set by the script),
+ * and the facts are stated once, in TypeScript, never repeated in the shell.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { describe, expect, it } from "vitest";
+import { parseClusterConfig } from "../../src/config";
+import { RESTART_DIRECTIVES, SENTINEL_LIVE_OPTIONS, TIMEOUTS, hostContext } from "../../src/host/layout";
+import { SECRET_NAMES } from "../../src/host/secrets";
+import { HostScript, commandLine, shq } from "../../src/host/script";
+import * as verbs from "../../src/host/verbs";
+import { raw } from "./fixtures";
+
+const ctx = hostContext(parseClusterConfig(raw()));
+const all: HostScript[] = [
+    verbs.prepare(ctx, { dataDir: "/d", logDir: "/l", stageDir: "/s", sshUser: "root" }),
+    verbs.putFile(ctx, { dest: "/f", owner: "root", mode: "0644", action: "none" }),
+    verbs.putSecrets(ctx),
+    verbs.installBinaries(ctx, { stagedServer: "/a", stagedCli: "/b", serverSha256: "x", cliSha256: "y", installDir: "/o", redisVersion: "8.2.2" }),
+    verbs.applyConfig(ctx, { kind: "redis", target: "/t", port: 6379, self: "10.0.0.1", peers: [] }),
+    verbs.service(ctx, { unit: "redis-server", who: "data", port: 6379 }),
+    verbs.restart(ctx, { pass: "replicas", revision: "r" }),
+    verbs.handover(ctx),
+    verbs.leave(ctx, { peers: [] }),
+    verbs.tidy(ctx, { peers: [], revision: "r" }),
+    verbs.verify(ctx, { nodes: [], verifyTimeout: 90 }),
+];
+
+/** Upper-case variables the script reads, less those it assigns (NAME=, read NAME, for NAME, export NAME). */
+function unassigned(text: string): string[] {
+    const code = text.split("\n").filter((l) => !/^\s*#/.test(l)).join("\n");
+    const read = new Set([...code.matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]));
+    const set = new Set([
+        ...[...code.matchAll(/(?:^|[\s;(])([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]),
+        ...[...code.matchAll(/\b(?:read -r|for|export)\s+([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]),
+    ]);
+    return [...read].filter((v) => !set.has(v) && !v.startsWith("SECRET_") && !["PATH", "LC_ALL"].includes(v)).sort();
+}
+
+describe("host scripts", () => {
+    it.each(all.map((s) => [s.verb, s] as const))("%s reads only variables its header or itself sets", (_verb, script) => {
+        expect(unassigned(script.text)).toEqual([]);
+    });
+
+    it("take their inputs by name: the command line passes no argument but the verb's name ($0)", () => {
+        for (const s of all) {
+            expect(commandLine("root", s)).toBe(`sh -c ${shq(s.text)} '${s.verb}'`);
+            expect(commandLine("deploy", s)).toBe(`sudo -n sh -c ${shq(s.text)} '${s.verb}'`);
+        }
+    });
+
+    it("state no host fact of layout.ts in the shell", () => {
+        const dir = path.join(__dirname, "../../src/host/sh");
+        const shell = ["lib", "bin"].flatMap((d) => fs.readdirSync(path.join(dir, d)).map((f) => fs.readFileSync(path.join(dir, d, f), "utf8"))).join("\n")
+            .split("\n").filter((l) => !/^\s*#/.test(l)).join("\n");
+        for (const fact of ["redis-server.service", "redis-sentinel.service", "/var/lib/redis-sentinel-pulumi", "secrets.env", "@@", "mymaster",
+            ...SECRET_NAMES, ...SENTINEL_LIVE_OPTIONS.filter((o) => o !== "quorum"), "appenddirname"]) {
+            expect(shell, fact).not.toContain(fact);
+        }
+        expect(RESTART_DIRECTIVES).toContain("port");
+        for (const t of Object.values(TIMEOUTS)) expect(shell).not.toMatch(new RegExp(`(deadline_in|timeout) ${t}\\b`));
+    });
+});
