@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import Handlebars from "handlebars";
 import { ClusterConfig, HostSpec, initialMaster } from "./config";
+import { installedBinaries } from "./host/layout";
 import { placeholder } from "./host/secrets";
 
 
@@ -44,6 +45,7 @@ function context(cfg: ClusterConfig, host: HostSpec, secrets: SecretValues) {
         ...cfg,
         host,
         master,
+        installed: installedBinaries(cfg.paths.installDir),
         // Only the first install uses this: later renders keep what Sentinel wrote.
         replicaOf: host.name === master.name ? false : master,
         redisPassword: secrets.redisPassword,

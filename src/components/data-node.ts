@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig } from "../config";
-import { HostContext, REDIS_UNIT, STAGE_DIR, SYSCTL_FILE, THP_FILE, redisConfFile, unitFile } from "../host/layout";
+import { HostContext, REDIS_UNIT, STAGE_DIR, SYSCTL_FILE, THP_FILE, installedBinaries, redisConfFile, unitFile } from "../host/layout";
 import { shq } from "../host/script";
 import * as verbs from "../host/verbs";
 import { HostPlan } from "../plan";
@@ -81,11 +81,13 @@ export class DataNode extends pulumi.ComponentResource {
             return { copy, remotePath };
         };
         const server = staged("server");
+        const installed = installedBinaries(p.installDir);
         const cliCopy = staged("cli");
         this.install = hostStep("install", s, verbs.installBinaries(ctx, {
             stagedServer: server.remotePath, stagedCli: cliCopy.remotePath,
             serverSha256: cfg.binaries.server.sha256, cliSha256: cfg.binaries.cli.sha256,
             installDir: p.installDir, redisVersion: cfg.redisVersion,
+            installedServer: installed.server, installedCli: installed.cli, installedSentinel: installed.sentinel,
         }), { delete: `rm -rf -- ${shq(p.installDir)}`, dependsOn: [server.copy, cliCopy.copy] });
 
         const confFile = redisConfFile(cfg);

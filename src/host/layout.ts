@@ -20,6 +20,13 @@ export const REDIS_UNIT = "redis-server";
 export const SENTINEL_UNIT = "redis-sentinel";
 export const unitFile = (unit: string) => `/etc/systemd/system/${unit}.service`;
 export const SYSCTL_FILE = "/etc/sysctl.d/60-redis.conf";
+
+/** The installed binaries under an install directory (redis-sentinel is a link to redis-server). */
+export const installedBinaries = (installDir: string) => ({
+    server: `${installDir}/bin/redis-server`,
+    cli: `${installDir}/bin/redis-cli`,
+    sentinel: `${installDir}/bin/redis-sentinel`,
+});
 export const THP_FILE = "/etc/tmpfiles.d/redis-thp.conf";
 
 /**
@@ -90,7 +97,7 @@ export interface HostContext {
 
 export function hostContext(cfg: ClusterConfig): HostContext {
     return {
-        redisCli: `${cfg.paths.installDir}/bin/redis-cli`,
+        redisCli: installedBinaries(cfg.paths.installDir).cli,
         secretsFile: SECRETS_FILE,
         pendingDir: PENDING_DIR,
         configDir: cfg.paths.configDir,

@@ -36,6 +36,10 @@ export interface InstallBinariesInputs {
     readonly serverSha256: string;
     readonly cliSha256: string;
     readonly installDir: string;
+    /** Where the binaries go (layout.installedBinaries). */
+    readonly installedServer: string;
+    readonly installedCli: string;
+    readonly installedSentinel: string;
     readonly redisVersion: string;
 }
 /** Checks the staged binaries (checksums, version) and installs them. */

@@ -18,7 +18,7 @@ const all: HostScript[] = [
     verbs.prepare(ctx, { dataDir: "/d", logDir: "/l", stageDir: "/s", sshUser: "root" }),
     verbs.putFile(ctx, { dest: "/f", owner: "root", mode: "0644", action: "none" }),
     verbs.putSecrets(ctx),
-    verbs.installBinaries(ctx, { stagedServer: "/a", stagedCli: "/b", serverSha256: "x", cliSha256: "y", installDir: "/o", redisVersion: "8.2.2" }),
+    verbs.installBinaries(ctx, { stagedServer: "/a", stagedCli: "/b", serverSha256: "x", cliSha256: "y", installDir: "/o", installedServer: "/o/s", installedCli: "/o/c", installedSentinel: "/o/t", redisVersion: "8.2.2" }),
     verbs.applyConfig(ctx, { kind: "redis", target: "/t", port: 6379, self: "10.0.0.1", peers: [] }),
     verbs.service(ctx, { unit: "redis-server", who: "data", port: 6379 }),
     verbs.restart(ctx, { pass: "replicas", revision: "r" }),
@@ -55,7 +55,7 @@ describe("host scripts", () => {
         const dir = path.join(__dirname, "../../src/host/sh");
         const shell = ["lib", "bin"].flatMap((d) => fs.readdirSync(path.join(dir, d)).map((f) => fs.readFileSync(path.join(dir, d, f), "utf8"))).join("\n")
             .split("\n").filter((l) => !/^\s*#/.test(l)).join("\n");
-        for (const fact of ["redis-server.service", "redis-sentinel.service", "/var/lib/redis-sentinel-pulumi", "secrets.env", "@@", "mymaster",
+        for (const fact of ["bin/redis-", "redis-server.service", "redis-sentinel.service", "/var/lib/redis-sentinel-pulumi", "secrets.env", "@@", "mymaster",
             ...SECRET_NAMES, ...SENTINEL_LIVE_OPTIONS.filter((o) => o !== "quorum"), "appenddirname"]) {
             expect(shell, fact).not.toContain(fact);
         }
