@@ -1,0 +1,77 @@
+# verify: waits (VERIFY_TIMEOUT seconds at most) until the cluster is what the
+# stack asked for, then prints it as JSON; otherwise says what is wrong on which
+# host and fails. Inputs: NODES ("name=address ...", every host). The secrets
+# come on stdin (NAME=value lines).
+#
+# Checks: every Sentinel names the same master; that master has role master
+# with every other node connected as an online replica; every replica has
+# master_link_status:up; every Sentinel sees (at least) every replica and every
+# other Sentinel; SENTINEL CKQUORUM is OK.
+load_secrets -
+set -- $NODES
+n=$#
+
+check() {
+    problems=""
+    master=""
+    for node in "$@"; do
+        name=${node%%=*} addr=${node#*=}
+        got=$(rcli sentinel "$addr" "$SENTINEL_PORT" SENTINEL get-master-addr-by-name "$MASTER_NAME" | tr '\n' ' ' | sed 's/ $//')
+        case "$got" in
+            *.*" $REDIS_PORT"|*:*" $REDIS_PORT") ;;
+            *) problems="$problems\n$name: Sentinel does not name a master for $MASTER_NAME ($got)"; continue ;;
+        esac
+        if [ -z "$master" ]; then master=$got
+        elif [ "$got" != "$master" ]; then problems="$problems\n$name: Sentinel names master $got, another names $master"; fi
+    done
+    [ -n "$master" ] || { problems="$problems\nno Sentinel names a master"; return 1; }
+    maddr=${master% *}
+    replicas=""
+    for node in "$@"; do
+        name=${node%%=*} addr=${node#*=}
+        info=$(rcli data "$addr" "$REDIS_PORT" INFO replication)
+        role=$(info_field "$info" role)
+        if [ "$addr" = "$maddr" ]; then
+            master_host=$name
+            [ "$role" = master ] || problems="$problems\n$name: Sentinels name it master but its role is ${role:-unreachable ($info)}"
+            online=$(printf '%s\n' "$info" | grep -c '^slave[0-9]*:.*state=online' || true)
+            [ "$online" -ge $((n - 1)) ] || problems="$problems\n$name: master has $online online replica(s), expected $((n - 1))"
+        else
+            link=$(info_field "$info" master_link_status)
+            mhost=$(info_field "$info" master_host)
+            if [ "$role" != slave ]; then problems="$problems\n$name: expected a replica, role is ${role:-unreachable ($info)}"
+            elif [ "$mhost" != "$maddr" ]; then problems="$problems\n$name: replicates from $mhost, not $maddr"
+            elif [ "$link" != up ]; then problems="$problems\n$name: master_link_status is $link"
+            fi
+            replicas="$replicas{\"name\":\"$name\",\"address\":\"$addr\",\"port\":$REDIS_PORT},"
+        fi
+    done
+    for node in "$@"; do
+        name=${node%%=*} addr=${node#*=}
+        m=$(rcli sentinel "$addr" "$SENTINEL_PORT" SENTINEL MASTER "$MASTER_NAME")
+        slaves=$(printf '%s\n' "$m" | reply_value num-slaves)
+        others=$(printf '%s\n' "$m" | reply_value num-other-sentinels)
+        flags=$(printf '%s\n' "$m" | reply_value flags)
+        [ "$flags" = master ] || problems="$problems\n$name: Sentinel flags the master as ${flags:-unknown ($m)}"
+        # "at least": a host being removed in this same up is forgotten only when
+        # its own step is deleted, which the engine does after this check.
+        [ "${slaves:-0}" -ge $((n - 1)) ] 2>/dev/null || problems="$problems\n$name: Sentinel sees ${slaves:-?} replica(s), expected $((n - 1))"
+        [ "${others:-0}" -ge $((n - 1)) ] 2>/dev/null || problems="$problems\n$name: Sentinel sees ${others:-?} other Sentinel(s), expected $((n - 1))"
+        q=$(rcli sentinel "$addr" "$SENTINEL_PORT" SENTINEL CKQUORUM "$MASTER_NAME" | head -n1)
+        case "$q" in OK*) quorum=$q ;; *) problems="$problems\n$name: SENTINEL CKQUORUM: $q" ;; esac
+    done
+    [ -z "$problems" ]
+}
+
+end=$(deadline_in "$VERIFY_TIMEOUT")
+until check "$@"; do
+    if past "$end"; then
+        printf 'verify: the cluster is not healthy after %ss:%b\n' "$VERIFY_TIMEOUT" "$problems" >&2
+        exit 1
+    fi
+    sleep 1
+done
+sentinels=""
+for node in "$@"; do sentinels="$sentinels{\"name\":\"${node%%=*}\",\"address\":\"${node#*=}\",\"port\":$SENTINEL_PORT},"; done
+printf '{"master":{"name":"%s","address":"%s","port":%s},"replicas":[%s],"sentinels":[%s],"ckquorum":"%s"}\n' \
+    "$master_host" "$maddr" "$REDIS_PORT" "${replicas%,}" "${sentinels%,}" "$quorum"
