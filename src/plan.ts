@@ -50,19 +50,21 @@ const hash = (v: unknown) => crypto.createHash("sha256").update(JSON.stringify(v
 
 export function planCluster(cfg: ClusterConfig): ClusterPlan {
     const sentinelOf = (h: HostSpec) => `${h.announceAddress}:${cfg.sentinelPort}`;
-    const hosts = cfg.hosts.map((host): HostPlan => ({
-        host,
-        files: {
+    const hosts = cfg.hosts.map((host): HostPlan => {
+        const files: HostFiles = {
             redisConf: renderRedisConf(cfg, host),
             sentinelConf: renderSentinelConf(cfg, host),
             redisUnit: renderRedisUnit(cfg, host),
             sentinelUnit: renderSentinelUnit(cfg, host),
             sysctl: renderSysctl(),
             thp: renderThpTmpfiles(),
-        },
-        peers: cfg.hosts.filter((h) => h.name !== host.name).map(sentinelOf),
-        restartRevision: restartRevision(cfg, host),
-    }));
+        };
+        return {
+            host, files,
+            peers: cfg.hosts.filter((h) => h.name !== host.name).map(sentinelOf),
+            restartRevision: restartRevision(cfg, files),
+        };
+    });
     const master = initialMaster(cfg);
     return {
         context: hostContext(cfg),

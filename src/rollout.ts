@@ -5,7 +5,14 @@
 import * as crypto from "crypto";
 import { ClusterConfig, HostSpec } from "./config";
 import { RESTART_DIRECTIVES, SENTINEL_LIVE_OPTIONS } from "./host/layout";
-import { renderRedisConf, renderRedisUnit, renderSentinelConf, renderSentinelUnit } from "./render";
+
+/** A host's rendered config files and units (the plan renders them once). */
+export interface RenderedConfigs {
+    readonly redisConf: string;
+    readonly sentinelConf: string;
+    readonly redisUnit: string;
+    readonly sentinelUnit: string;
+}
 
 export type Pass = "replicas" | "master";
 export interface RollStep { readonly host: HostSpec; readonly pass: Pass }
@@ -33,13 +40,13 @@ const SENTINEL_LIVE = new RegExp(`^sentinel (${["monitor", ...SENTINEL_LIVE_OPTI
  * settings that only take effect at a restart. A change to anything else
  * (maxmemory, quorum, ...) is applied live and does not touch the step.
  */
-export function restartRevision(cfg: ClusterConfig, host: HostSpec): string {
+export function restartRevision(cfg: ClusterConfig, files: RenderedConfigs): string {
     const restartOnly = (text: string, keep: (line: string) => boolean) =>
         text.split("\n").filter((l) => l !== "" && !l.startsWith("#") && keep(l));
-    const redis = restartOnly(renderRedisConf(cfg, host), (l) =>
+    const redis = restartOnly(files.redisConf, (l) =>
         (RESTART_DIRECTIVES as readonly string[]).includes(l.split(" ")[0]) || Object.keys(cfg.extraDirectives).includes(l.split(" ")[0]));
-    const sentinel = restartOnly(renderSentinelConf(cfg, host), (l) => !SENTINEL_LIVE.test(l));
+    const sentinel = restartOnly(files.sentinelConf, (l) => !SENTINEL_LIVE.test(l));
     return crypto.createHash("sha256").update(JSON.stringify([
-        cfg.binaries.server.sha256, cfg.binaries.cli.sha256, renderRedisUnit(cfg, host), renderSentinelUnit(cfg, host), redis, sentinel,
+        cfg.binaries.server.sha256, cfg.binaries.cli.sha256, files.redisUnit, files.sentinelUnit, redis, sentinel,
     ])).digest("hex").slice(0, 16);
 }

@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig } from "../config";
-import { HostContext, REDIS_UNIT, STAGE_DIR, SYSCTL_FILE, THP_FILE, installedBinaries, redisConfFile, unitFile } from "../host/layout";
+import { HostContext, REDIS_UNIT, STAGE_DIR, SYSCTL_FILE, THP_FILE, installedBinaries, unitFile, withRenderedCopy } from "../host/layout";
 import { shq } from "../host/script";
 import * as verbs from "../host/verbs";
 import { HostPlan } from "../plan";
@@ -90,10 +90,13 @@ export class DataNode extends pulumi.ComponentResource {
             installedServer: installed.server, installedCli: installed.cli, installedSentinel: installed.sentinel,
         }), { delete: `rm -rf -- ${shq(p.installDir)}`, dependsOn: [server.copy, cliCopy.copy] });
 
-        const confFile = redisConfFile(cfg);
         const conf = hostStep("redis-config", s, verbs.applyConfig(ctx, {
-            kind: "redis", target: confFile, port: cfg.redisPort, self: host.announceAddress, peers: plan.peers,
-        }), { stdin: plan.files.redisConf, delete: `rm -f ${shq(confFile)} ${shq(`${confFile}.rendered`)}`, dependsOn: [this.install, this.secrets] });
+            kind: "redis", target: ctx.redisConf, port: cfg.redisPort, self: host.announceAddress, peers: plan.peers,
+        }), {
+            stdin: plan.files.redisConf,
+            delete: `rm -f ${withRenderedCopy(ctx.redisConf).map(shq).join(" ")}`,
+            dependsOn: [this.install, this.secrets],
+        });
 
         const redisUnitFile = unitFile(REDIS_UNIT);
         const unit = hostStep("redis-unit", s, verbs.putFile(ctx, { dest: redisUnitFile, owner: "root", mode: "0644", action: `unit:${REDIS_UNIT}` }), {

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig } from "../config";
-import { HostContext, SENTINEL_UNIT, sentinelConfFile, unitFile } from "../host/layout";
+import { HostContext, SENTINEL_UNIT, unitFile, withRenderedCopy } from "../host/layout";
 import { shq } from "../host/script";
 import * as verbs from "../host/verbs";
 import { HostPlan } from "../plan";
@@ -37,12 +37,11 @@ export class SentinelNode extends pulumi.ComponentResource {
         const { host } = plan;
         const s: HostStepArgs = { host, connection: dataNode.connection, parent: this };
 
-        const confFile = sentinelConfFile(cfg);
         const conf = hostStep("sentinel-config", s, verbs.applyConfig(ctx, {
-            kind: "sentinel", target: confFile, port: cfg.sentinelPort, self: host.announceAddress, peers: plan.peers,
+            kind: "sentinel", target: ctx.sentinelConf, port: cfg.sentinelPort, self: host.announceAddress, peers: plan.peers,
         }), {
             stdin: plan.files.sentinelConf,
-            delete: `rm -f ${shq(confFile)} ${shq(`${confFile}.rendered`)}`,
+            delete: `rm -f ${withRenderedCopy(ctx.sentinelConf).map(shq).join(" ")}`,
             dependsOn: [dataNode.install, dataNode.secrets],
         });
 

@@ -28,6 +28,7 @@ export const installedBinaries = (installDir: string) => ({
     sentinel: `${installDir}/bin/redis-sentinel`,
 });
 export const THP_FILE = "/etc/tmpfiles.d/redis-thp.conf";
+const RENDERED_SUFFIX = ".rendered";
 
 /**
  * redis.conf directives that take effect only at a restart (or that this
@@ -75,6 +76,11 @@ export interface HostContext {
     readonly secretsFile: string;
     readonly pendingDir: string;
     readonly configDir: string;
+    /** `<configDir>/redis.conf` and `<configDir>/sentinel.conf`. */
+    readonly redisConf: string;
+    readonly sentinelConf: string;
+    /** Beside each config file, the last rendered one (file + suffix): what the next render is compared with. */
+    readonly renderedSuffix: string;
     readonly serviceUser: string;
     readonly masterName: string;
     readonly redisPort: number;
@@ -101,6 +107,9 @@ export function hostContext(cfg: ClusterConfig): HostContext {
         secretsFile: SECRETS_FILE,
         pendingDir: PENDING_DIR,
         configDir: cfg.paths.configDir,
+        redisConf: `${cfg.paths.configDir}/redis.conf`,
+        sentinelConf: `${cfg.paths.configDir}/sentinel.conf`,
+        renderedSuffix: RENDERED_SUFFIX,
         serviceUser: cfg.serviceUser,
         masterName: cfg.masterName,
         redisPort: cfg.redisPort,
@@ -121,6 +130,5 @@ export function hostContext(cfg: ClusterConfig): HostContext {
     };
 }
 
-/** Where the config files are. */
-export const redisConfFile = (cfg: ClusterConfig) => `${cfg.paths.configDir}/redis.conf`;
-export const sentinelConfFile = (cfg: ClusterConfig) => `${cfg.paths.configDir}/sentinel.conf`;
+/** A config file and the copy of its last render beside it: what a config step removes on destroy. */
+export const withRenderedCopy = (file: string) => [file, `${file}${RENDERED_SUFFIX}`];

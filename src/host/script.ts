@@ -22,8 +22,9 @@ const LIB_CONTEXT: Readonly<Record<Lib, readonly ContextKey[]>> = {
     "deadline": [],
     "listening-port": [],
     "sentinel": ["masterName", "rollTimeout"],
-    "apply-config": ["secretsFile", "serviceUser", "masterName", "redisUnit", "sentinelUnit", "restartDirectives", "sentinelLiveOptions", "pendingDir"],
-    "roll": ["configDir", "redisPort", "sentinelPort", "redisUnit", "sentinelUnit", "pendingDir", "masterName",
+    "apply-config": ["secretsFile", "serviceUser", "masterName", "redisUnit", "sentinelUnit", "restartDirectives", "sentinelLiveOptions",
+        "pendingDir", "renderedSuffix"],
+    "roll": ["redisConf", "sentinelConf", "renderedSuffix", "redisPort", "sentinelPort", "redisUnit", "sentinelUnit", "pendingDir", "masterName",
         "rollTimeout", "catchUpTimeout", "sentinelsAgreeTimeout"],
 };
 

@@ -4,14 +4,16 @@
  * and the facts are stated once, in TypeScript, never repeated in the shell.
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { parseClusterConfig } from "../../src/config";
 import { RESTART_DIRECTIVES, SENTINEL_LIVE_OPTIONS, TIMEOUTS, hostContext } from "../../src/host/layout";
 import { SECRET_NAMES } from "../../src/host/secrets";
-import { HostScript, commandLine, shq } from "../../src/host/script";
+import { HostScript, commandLine, hostScript, shq } from "../../src/host/script";
 import * as verbs from "../../src/host/verbs";
 import { raw } from "./fixtures";
+import { runScript, testContext } from "./host-scripts";
 
 const ctx = hostContext(parseClusterConfig(raw()));
 const all: HostScript[] = [
@@ -55,11 +57,36 @@ describe("host scripts", () => {
         const dir = path.join(__dirname, "../../src/host/sh");
         const shell = ["lib", "bin"].flatMap((d) => fs.readdirSync(path.join(dir, d)).map((f) => fs.readFileSync(path.join(dir, d, f), "utf8"))).join("\n")
             .split("\n").filter((l) => !/^\s*#/.test(l)).join("\n");
-        for (const fact of ["bin/redis-", "redis-server.service", "redis-sentinel.service", "/var/lib/redis-sentinel-pulumi", "secrets.env", "@@", "mymaster",
+        for (const fact of ["bin/redis-", "redis.conf", "sentinel.conf", ".rendered", "redis-server.service", "redis-sentinel.service", "/var/lib/redis-sentinel-pulumi", "secrets.env", "@@", "mymaster",
             ...SECRET_NAMES, ...SENTINEL_LIVE_OPTIONS.filter((o) => o !== "quorum"), "appenddirname"]) {
             expect(shell, fact).not.toContain(fact);
         }
         expect(RESTART_DIRECTIVES).toContain("port");
         for (const t of Object.values(TIMEOUTS)) expect(shell).not.toMatch(new RegExp(`(deadline_in|timeout) ${t}\\b`));
+    });
+});
+
+describe("the secrets a host holds", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "host-secrets-"));
+
+    it("are stored only when every secret of SECRET_NAMES is there, naming the missing one", () => {
+        const r = runScript(verbs.putSecrets(testContext(dir)), dir, "REDIS_PASSWORD=r-pass-0123456789abc\n");
+        expect(r.code).toBe(2);
+        expect(r.err).toBe("put-secrets: SENTINEL_PASSWORD is required\n");
+        expect(fs.existsSync(path.join(dir, "secrets.env"))).toBe(false);
+    });
+
+    it("are refused by a step when the file lacks one, naming the file and the secret", () => {
+        fs.writeFileSync(path.join(dir, "secrets.env"), "REDIS_PASSWORD=r-pass-0123456789abc\n");
+        const r = runScript(verbs.verify(testContext(dir), { nodes: [], verifyTimeout: 1 }), dir, "REDIS_PASSWORD=r-pass-0123456789abc\n");
+        expect(r.code).toBe(2);
+        expect(r.err).toBe("- does not hold SENTINEL_PASSWORD\n");
+        const s = runScript(verbs.service(testContext(dir), { unit: "redis-server", who: "data", port: 6379 }), dir);
+        expect(s.code).toBe(2);
+        expect(s.err).toBe(`${path.join(dir, "secrets.env")} does not hold SENTINEL_PASSWORD\n`);
+    });
+
+    it("an input that would shadow a host fact is refused when the script is made", () => {
+        expect(() => hostScript("prepare", ctx, { pendingDir: "/elsewhere" })).toThrow("prepare: input pendingDir would shadow a host fact");
     });
 });

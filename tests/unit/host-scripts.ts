@@ -19,6 +19,8 @@ export function testContext(dir: string, overrides: Partial<HostContext> = {}): 
         secretsFile: path.join(dir, "secrets.env"),
         pendingDir: path.join(dir, "pending"),
         configDir: dir,
+        redisConf: path.join(dir, "redis.conf"),
+        sentinelConf: path.join(dir, "sentinel.conf"),
         serviceUser: os.userInfo().username,
         ...overrides,
     };

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { parseClusterConfig } from "../../src/config";
-import { restartRevision, rollOrder } from "../../src/rollout";
+import { planCluster } from "../../src/plan";
+import { rollOrder } from "../../src/rollout";
 import { HOSTS, presentBinaries, raw } from "./fixtures";
 
 const cfg = parseClusterConfig(raw());
 const rev = (o: Record<string, string>, host = 1, files = presentBinaries) => {
     const c = parseClusterConfig(raw(o, files));
-    return restartRevision(c, c.hosts[host]);
+    return planCluster(c).hosts[host].restartRevision;
 };
 
 describe("rolling restart order", () => {

@@ -6,8 +6,8 @@
 # node that is not the stack's but is up (one being removed) is left alone.
 # REVISION is only there so the step runs again after every roll.
 load_secrets "$SECRETS_FILE"
-n=0 replicas=""
-for peer in $PEERS; do n=$((n + 1)) replicas="$replicas ${peer%:*}:$REDIS_PORT"; done
+n=$(count_words "$PEERS") replicas=""
+for peer in $PEERS; do replicas="$replicas ${peer%:*}:$REDIS_PORT"; done
 # A failover still running (a handover that has just been made, or one of
 # Sentinel's own) ends first: a reset would abort it.
 for peer in $PEERS; do wait_failover_done "$peer"; done

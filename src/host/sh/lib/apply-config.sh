@@ -12,7 +12,7 @@
 # (PEERS) names the current master: then a node that joins an existing
 # cluster follows that master.
 # Later: what changed is the difference between the last rendered file (kept
-# beside the target as TARGET.rendered) and the new one, never between the
+# beside the target as TARGET + RENDERED_SUFFIX) and the new one, never between the
 # rendered and the live file, which Redis and Sentinel rewrite themselves.
 #   - redis: replicaof/slaveof lines of the live file are kept; changed
 #     directives are applied with CONFIG SET while the server runs.
@@ -46,7 +46,7 @@ install_file() { # src dest
 save_rendered() {
     cp "$work/rendered" "$work/rendered.keep"
     chmod 0600 "$work/rendered.keep"
-    mv -f "$work/rendered.keep" "$target.rendered"
+    mv -f "$work/rendered.keep" "$target$RENDERED_SUFFIX"
 }
 
 lport=$(listening_port "$unit" "$port")
@@ -104,7 +104,7 @@ directives() {
         }' "$1" | sort
 }
 
-if [ -f "$target.rendered" ]; then directives "$target.rendered" > "$work/old"; else : > "$work/old"; fi
+if [ -f "$target$RENDERED_SUFFIX" ]; then directives "$target$RENDERED_SUFFIX" > "$work/old"; else : > "$work/old"; fi
 directives "$work/rendered" > "$work/new"
 # changed or added directives (whole lines new in the render), and removed ones
 comm -13 "$work/old" "$work/new" > "$work/changed"

@@ -14,8 +14,8 @@ r() { _host=$1; shift; rcli data "$_host" "$lport" "$@"; }
 # Stopped, the service cannot rewrite its file under us; then the file is made
 # from the last rendered one plus what the service owns (replicaof, Sentinel state).
 remerge() { # kind file port
-    if [ -f "$CONFIG_DIR/$2.rendered" ]; then
-        (KIND=$1 TARGET=$CONFIG_DIR/$2 PORT=$3 SELF= PEERS=; apply_config) < "$CONFIG_DIR/$2.rendered"
+    if [ -f "$2$RENDERED_SUFFIX" ]; then
+        (KIND=$1 TARGET=$2 PORT=$3 SELF= PEERS=; apply_config) < "$2$RENDERED_SUFFIX"
     fi
 }
 
@@ -55,7 +55,7 @@ is_master() { [ "$(info_field "$(r 127.0.0.1 INFO replication)" role)" = master 
 
 restart_redis() {
     systemctl stop "$REDIS_UNIT"
-    remerge redis redis.conf "$REDIS_PORT"
+    remerge redis "$REDIS_CONF" "$REDIS_PORT"
     systemctl start "$REDIS_UNIT"
     lport=$REDIS_PORT
     wait_ping data 127.0.0.1 "$REDIS_PORT" "$REDIS_UNIT"
@@ -66,7 +66,7 @@ restart_redis() {
 
 restart_sentinel() {
     systemctl stop "$SENTINEL_UNIT"
-    remerge sentinel sentinel.conf "$SENTINEL_PORT"
+    remerge sentinel "$SENTINEL_CONF" "$SENTINEL_PORT"
     systemctl start "$SENTINEL_UNIT"
     wait_ping sentinel 127.0.0.1 "$SENTINEL_PORT" "$SENTINEL_UNIT"
     _end=$(deadline_in "$ROLL_TIMEOUT")

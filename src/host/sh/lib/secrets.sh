@@ -2,16 +2,17 @@
 # (src/host/secrets.ts writes it). load_secrets sets SECRET_<NAME> for each and
 # fails unless every one of SECRET_NAMES is there; fill_placeholders replaces
 # each placeholder (printf format SECRET_PLACEHOLDER) with its secret.
-load_secrets() { # file ("-": stdin)
-    _from=$1
-    [ "$_from" = - ] && _from=/dev/stdin
+_read_secrets() { # NAME=value lines on stdin
     while IFS= read -r _line || [ -n "$_line" ]; do
         _name=${_line%%=*}
         case $_name in '' | *[!A-Z0-9_]*) continue ;; esac
         # The value is expanded, never parsed: any character is safe.
         eval "SECRET_$_name=\${_line#*=}"
         export "SECRET_$_name"
-    done < "$_from"
+    done
+}
+load_secrets() { # file ("-": stdin, read as it is: opening /dev/stdin fails when it is a socket)
+    if [ "$1" = - ]; then _read_secrets; else _read_secrets < "$1"; fi
     for _name in $SECRET_NAMES; do
         eval "_value=\${SECRET_$_name:-}"
         if [ -z "$_value" ]; then
