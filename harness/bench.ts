@@ -5,6 +5,8 @@
  * several runs (min/median/max). For the deploys it also says where the time
  * goes: the critical path of steps (each step's wall time as the engine prints
  * it, chained through the dependencies in the state), and the verification.
+ * Then the local Docker stack on the run's dockerd: a cold up (image, network,
+ * volumes, containers, cluster), a no-op up and a destroy (--skip-docker skips it).
  * Asserts nothing: it prints what it measured.
  */
 import * as fs from "fs";
@@ -83,6 +85,29 @@ function coldDeploy(n: number, run: number): void {
     }
 }
 
+/** The local Docker stack: cold up (containers and cluster from nothing), no-op up, destroy. */
+function dockerStack(): void {
+    const dockerHost = process.env.DOCKER_TEST_HOST ?? "";
+    const baseImage = process.env.DOCKER_TEST_BASE_IMAGE ?? "";
+    if (!dockerHost || !baseImage) throw new Error("DOCKER_TEST_HOST/DOCKER_TEST_BASE_IMAGE are not set: run through harness/bench.sh");
+    const docker = new Stack("bench-docker");
+    try {
+        docker.init();
+        docker.setObject("localDocker", { hosts: 3, subnet: "198.18.4.0/24", baseImage, dockerHost });
+        docker.set("redisPassword", PASSWORD, true);
+        docker.set("redisVersion", version);
+        const up = docker.up();
+        record("docker stack: cold up, 3 containers", up.seconds);
+        // The build reuses the daemon's layer cache when an earlier run built the same Dockerfile.
+        record("  image build step", stepTimes(up.stdout).get("redis-local-image") ?? NaN);
+        record("docker stack: up with nothing changed", docker.up(["--expect-no-changes"]).seconds);
+        record("docker stack: destroy", docker.destroy().seconds);
+    } finally {
+        docker.pulumi(["destroy", "--yes", "--skip-preview"], { allowFail: true });
+        docker.remove();
+    }
+}
+
 function drill(mode: "handover" | "crash"): void {
     const out = run("npm", ["run", "--silent", "drill", "--", "--stack", stack.name, "--mode", mode], { cwd: ROOT, timeoutMs: 5 * 60_000 }).stdout;
     const field = (label: string) => Number(/:\s+([\d.]+)/.exec(out.split("\n").find((l) => l.includes(label)) ?? "")?.[1]);
@@ -113,6 +138,11 @@ try {
         drill("handover");
         drill("crash");
         stack.remove();
+    }
+    if (!arg("skip-docker")) {
+        // No test hosts beside the containers: the machine's cores go to the Docker stack alone.
+        run("harness/testhosts.sh", ["down"], { cwd: ROOT });
+        for (let r = 0; r < RUNS; r++) dockerStack();
     }
     if (!arg("skip7")) {
         for (let r = 0; r < RUNS; r++) {

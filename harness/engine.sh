@@ -3,8 +3,9 @@
 #
 # Usage: harness/engine.sh [--print-bin-dir] [--check] [--force]
 #
-#   (no option)      ensure the cached engine is built and the command provider
-#                    is registered; the last stdout line is the bin dir
+#   (no option)      ensure the cached engine is built and the stand-in providers
+#                    (command, docker) are registered; the last stdout line is
+#                    the bin dir
 #   --print-bin-dir  print the bin dir and exit (builds nothing)
 #   --check          after ensuring the build, run `pulumi version` and
 #                    `pulumi plugin ls` with the engine's PULUMI_HOME
@@ -17,6 +18,8 @@
 #                                       from the sdk/v3 module that the CLI build uses
 #   providers/pulumi-resource-command   a stand-in for the command provider (harness/engine/command),
 #                                       then `pulumi plugin install resource command <ver> --file`
+#   providers/pulumi-resource-docker    a stand-in for the docker provider (harness/engine/docker),
+#                                       then `pulumi plugin install resource docker <ver> --file`
 #
 # The command provider: @pulumi/command asks the engine for the resource plugin
 # "command" at COMMAND_PROVIDER_VERSION. The real provider's Go module is not
@@ -25,14 +28,20 @@
 # and remote.CopyToRemote; its README.md lists the differences). Outside this
 # engine, pulumi installs the real provider the usual way.
 #
+# The docker provider likewise: @pulumi/docker asks for "docker" at
+# DOCKER_PROVIDER_VERSION, whose Go module is refused by the module proxy; the
+# stand-in (harness/engine/docker: Image with builder V1, RemoteImage, Network,
+# Volume, Container, talking to dockerd through the Docker Engine API client)
+# is registered under that name and version. Its README.md lists the differences.
+#
 # Layout: $SENTINEL_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/redis-sentinel-pulumi)
 #   engine/<PULUMI_VERSION>/bin        the binaries (put first on PATH by harness/pulumi-env.sh)
-#   engine/<PULUMI_VERSION>/providers  the built command provider, kept off PATH: pulumi
+#   engine/<PULUMI_VERSION>/providers  the built stand-in providers, kept off PATH: pulumi
 #                                      would use (and warn about) a plugin found on PATH
 #   engine/<PULUMI_VERSION>/home       PULUMI_HOME (plugins, credentials, workspaces)
 #   engine/<PULUMI_VERSION>/stamps     one file per binary: hash of its build inputs
 # A binary is rebuilt only when its inputs change (go.mod, go.sum, version, ldflags,
-# Go version; for the command provider also its own sources), so a second run
+# Go version; for the stand-in providers also their own sources), so a second run
 # takes seconds. Go's own module and build caches ($GOMODCACHE, $GOCACHE) are
 # used as usual.
 #
@@ -81,6 +90,7 @@ fi
 CLI_MOD=$SCRIPT_DIR/engine/cli
 NODEJS_MOD=$SCRIPT_DIR/engine/nodejs
 COMMAND_MOD=$SCRIPT_DIR/engine/command
+DOCKER_MOD=$SCRIPT_DIR/engine/docker
 VERSION_VAR=github.com/pulumi/pulumi/sdk/v3/go/common/version.Version
 
 command -v go >/dev/null 2>&1 || die "go not found on PATH (needs the version named in harness/engine/*/go.mod)"
@@ -185,37 +195,47 @@ else
   printf '%s\n' "$nodejs_hash" >"$STAMP_DIR/pulumi-language-nodejs"
 fi
 
-# --- command provider (stand-in) ---------------------------------------------
-if [ ! -f "$COMMAND_MOD/go.mod" ] || [ ! -f "$COMMAND_MOD/go.sum" ]; then
-  die "$COMMAND_MOD/go.mod or go.sum is missing"
-fi
-command_ldflags="-s -w -X main.providerVersion=$COMMAND_PROVIDER_VERSION"
-command_hash=$(inputs_hash pulumi-resource-command "$COMMAND_MOD" "$command_ldflags" \
-  "$(sources_hash "$COMMAND_MOD")")
-# Earlier layouts put it into bin/, where pulumi would pick it up from PATH.
-rm -f -- "$BIN_DIR/pulumi-resource-command"
-if up_to_date pulumi-resource-command "$command_hash" "$PROVIDER_DIR"; then
-  log "pulumi-resource-command (stand-in for command v$COMMAND_PROVIDER_VERSION) is up to date"
-else
-  rm -f -- "$STAMP_DIR/pulumi-resource-command"
-  go_build pulumi-resource-command "$COMMAND_MOD" redis-sentinel-pulumi/engine/command \
-    "$command_ldflags" "$PROVIDER_DIR"
-  printf '%s\n' "$command_hash" >"$STAMP_DIR/pulumi-resource-command"
-fi
+# --- stand-in resource providers ----------------------------------------------
+# stand_in NAME VERSION MODDIR: build <providers>/pulumi-resource-NAME from the
+# Go module in MODDIR (its version stamped in with -X main.providerVersion),
+# then register it as the plugin "resource NAME VERSION" in $PULUMI_HOME unless
+# that exact binary is registered already. Rebuilt only when the module's
+# go.mod/go.sum, its own sources (sources_hash), the version or Go change.
+stand_in() {
+  local name=$1 version=$2 moddir=$3 bin ldflags hash plugin_dir
+  bin=pulumi-resource-$name
+  if [ ! -f "$moddir/go.mod" ] || [ ! -f "$moddir/go.sum" ]; then
+    die "$moddir/go.mod or go.sum is missing"
+  fi
+  # The stand-ins speak the engine's own plugin protocol version.
+  require_version "$moddir" github.com/pulumi/pulumi/sdk/v3 "v$PULUMI_VERSION"
+  ldflags="-s -w -X main.providerVersion=$version"
+  hash=$(inputs_hash "$bin" "$moddir" "$ldflags" "$(sources_hash "$moddir")")
+  # Earlier layouts put it into bin/, where pulumi would pick it up from PATH.
+  rm -f -- "$BIN_DIR/$bin"
+  if up_to_date "$bin" "$hash" "$PROVIDER_DIR"; then
+    log "$bin (stand-in for $name v$version) is up to date"
+  else
+    rm -f -- "$STAMP_DIR/$bin"
+    go_build "$bin" "$moddir" "redis-sentinel-pulumi/engine/$name" "$ldflags" "$PROVIDER_DIR"
+    printf '%s\n' "$hash" >"$STAMP_DIR/$bin"
+  fi
 
-# Register it as the plugin "resource command $COMMAND_PROVIDER_VERSION" unless
-# that exact binary is registered already.
-plugin_dir=$PULUMI_HOME/plugins/resource-command-v$COMMAND_PROVIDER_VERSION
-if [ "$FORCE" = 0 ] && [ -f "$plugin_dir/pulumi-resource-command" ] &&
-  cmp -s "$plugin_dir/pulumi-resource-command" "$PROVIDER_DIR/pulumi-resource-command" &&
-  PULUMI_SKIP_UPDATE_CHECK=true "$BIN_DIR/pulumi" plugin ls 2>/dev/null |
-    awk -v v="$COMMAND_PROVIDER_VERSION" '$1 == "command" && $2 == "resource" && $3 == v { f = 1 } END { exit !f }'; then
-  log "plugin resource command v$COMMAND_PROVIDER_VERSION is registered"
-else
-  log "registering plugin resource command v$COMMAND_PROVIDER_VERSION in $PULUMI_HOME"
-  PULUMI_SKIP_UPDATE_CHECK=true "$BIN_DIR/pulumi" plugin install resource command \
-    "$COMMAND_PROVIDER_VERSION" --file "$PROVIDER_DIR/pulumi-resource-command" --reinstall >&2
-fi
+  plugin_dir=$PULUMI_HOME/plugins/resource-$name-v$version
+  if [ "$FORCE" = 0 ] && [ -f "$plugin_dir/$bin" ] &&
+    cmp -s "$plugin_dir/$bin" "$PROVIDER_DIR/$bin" &&
+    PULUMI_SKIP_UPDATE_CHECK=true "$BIN_DIR/pulumi" plugin ls 2>/dev/null |
+      awk -v n="$name" -v v="$version" '$1 == n && $2 == "resource" && $3 == v { f = 1 } END { exit !f }'; then
+    log "plugin resource $name v$version is registered"
+  else
+    log "registering plugin resource $name v$version in $PULUMI_HOME"
+    PULUMI_SKIP_UPDATE_CHECK=true "$BIN_DIR/pulumi" plugin install resource "$name" \
+      "$version" --file "$PROVIDER_DIR/$bin" --reinstall >&2
+  fi
+}
+
+stand_in command "$COMMAND_PROVIDER_VERSION" "$COMMAND_MOD"
+stand_in docker "$DOCKER_PROVIDER_VERSION" "$DOCKER_MOD"
 
 if [ "$CHECK" = 1 ]; then
   export PATH="$BIN_DIR:$PATH" PULUMI_SKIP_UPDATE_CHECK=true \

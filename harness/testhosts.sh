@@ -64,6 +64,7 @@ usage: testhosts.sh COMMAND [ARGS]
   ssh I [CMD]  run CMD on host I as root (no host key checking)
   status       list hosts, whether they run and whether their link is up
   env          print shell exports (TESTHOSTS_KEY, TESTHOSTS_JSON, TESTHOSTS_DIR)
+  rootfs       build the cached base rootfs only (if needed) and print its path
 EOF
   exit 2
 }
@@ -642,6 +643,14 @@ cmd_status() {
   ((any)) || echo "no test hosts (run dir $RUN_DIR)"
 }
 
+# Only the cached base rootfs (the local Docker stack's tests import it as their base image).
+cmd_rootfs() {
+  require_root
+  ensure_apt_deps
+  ensure_base_rootfs
+  printf '%s\n' "$BASE_ROOTFS"
+}
+
 cmd_env() {
   [[ -f $RUN_DIR/hosts.json ]] || die "no hosts.json in $RUN_DIR (run 'up' first)"
   printf 'export TESTHOSTS_DIR=%q\n' "$RUN_DIR"
@@ -664,6 +673,7 @@ main() {
     ssh) cmd_ssh "$@" ;;
     status) cmd_status ;;
     env) cmd_env ;;
+    rootfs) cmd_rootfs ;;
     *) usage ;;
   esac
 }

@@ -103,8 +103,17 @@ async function main() {
         if (e instanceof ConfigError) throw new Error(`stack ${stack}: ${e.message}`);
         throw e;
     }
-    const { cluster: cfg, secrets } = parsed;
-    const login = { privateKey: secrets.sshPrivateKey, ...(secrets.sshPrivateKeyPassword ? { passphrase: secrets.sshPrivateKeyPassword } : {}) };
+    const { secrets } = parsed;
+    let cfg = parsed.cluster;
+    let login = { privateKey: secrets.sshPrivateKey, ...(secrets.sshPrivateKeyPassword ? { passphrase: secrets.sshPrivateKeyPassword } : {}) };
+    if (cfg.localDocker) {
+        // A local Docker stack made its own login key and pinned the host keys it read: both are stack outputs.
+        const out = JSON.parse(pulumi("stack", "output", "--json", "--show-secrets")) as { dockerSshPrivateKey?: string; dockerHostKeys?: Record<string, string> };
+        if (!out.dockerSshPrivateKey || !out.dockerHostKeys) throw new Error(`stack ${stack} has no dockerSshPrivateKey/dockerHostKeys outputs: run pulumi up first`);
+        const pins = out.dockerHostKeys;
+        login = { privateKey: out.dockerSshPrivateKey };
+        cfg = { ...cfg, hosts: cfg.hosts.map((h) => ({ ...h, hostKey: pins[h.name] })) };
+    }
     const password = secrets.redisPassword;
     const target: DrillTarget = {
         sentinels: cfg.hosts.map((h) => ({ host: h.announceAddress, port: cfg.sentinelPort })),

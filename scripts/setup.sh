@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 need=()
-for pkg in debootstrap systemd-container iproute2 openssh-client build-essential dpkg-dev pkg-config util-linux; do
+for pkg in debootstrap systemd-container iproute2 openssh-client build-essential dpkg-dev pkg-config util-linux docker.io; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if ((${#need[@]})); then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command: installs what it needs, runs the unit tier, the
-# harness's own tests (the stand-in command provider's Go tests), then the
+# harness's own tests (the Go tests of the stand-in command and docker providers), then the
 # end-to-end tier (real engine, real test hosts), and prints one summary line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -11,9 +11,12 @@ rm -f .test-output/unit.json .test-output/e2e.json .test-output/harness.jsonl
 
 npx vitest run --config vitest.config.ts --reporter=default --reporter=json --outputFile=.test-output/unit.json
 unit=$?
-# The stand-in provider must fail wherever the real one fails: its tests say so.
-(cd harness/engine/command && go test -count=1 -json ./...) > .test-output/harness.jsonl
-harness=$?
+# The stand-in providers must fail wherever the real ones fail: their tests say so.
+# Both modules' go test -json events go into one file.
+harness=0
+for mod in command docker; do
+  (cd "harness/engine/$mod" && go test -count=1 -json ./...) >> .test-output/harness.jsonl || harness=1
+done
 scripts/test-e2e.sh
 e2e=$?
 

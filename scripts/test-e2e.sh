@@ -14,12 +14,27 @@ harness/build-redis.sh --install-to binaries >/dev/null
 REDIS_UPGRADE_FROM_DIR=$(REDIS_MAJOR=7 harness/build-redis.sh --print-dir | tail -n1)
 export REDIS_UPGRADE_FROM_DIR
 
-trap 'harness/testhosts.sh down' EXIT
+# Both are always taken down; a daemon, mount or network the Docker tests left
+# behind fails the run (harness/dockerd.sh down checks).
+teardown() {
+  local rc=$?
+  harness/testhosts.sh down || rc=1
+  harness/dockerd.sh down || rc=1
+  exit "$rc"
+}
+trap teardown EXIT
 start=$(date +%s)
 harness/testhosts.sh up 4
 echo "measured: test hosts booted in $(( $(date +%s) - start )) s" >&2
 eval "$(harness/testhosts.sh env)"
 export TESTHOSTS_JSON TESTHOSTS_KEY
+# The Docker stack's tests: a private dockerd, and the hosts' rootfs imported as the
+# base image its Dockerfile builds FROM (no image can be pulled here).
+harness/dockerd.sh up
+eval "$(harness/dockerd.sh env)"
+harness/testhosts.sh rootfs >/dev/null
+DOCKER_TEST_BASE_IMAGE=$(harness/dockerd.sh base-image)
+export DOCKER_TEST_HOST DOCKER_TEST_BASE_IMAGE
 
 mkdir -p .test-output
 npx vitest run --config vitest.e2e.config.ts --reporter=default --reporter=json --outputFile=.test-output/e2e.json "$@"

@@ -5,6 +5,7 @@
  * host until the whole configuration is known to be good.
  */
 
+import { LocalDockerConfig, localDockerHosts, parseLocalDocker } from "./local-docker-config";
 import { checkHostKey, checkPrivateKey } from "./ssh-keys";
 
 /** Name of the Pulumi project; stack config keys are `redis-sentinel:<key>`. */
@@ -101,6 +102,11 @@ export interface ClusterConfig {
     /** Default false: every host must pin its SSH host key. */
     readonly insecureSkipHostKeyCheck: boolean;
     readonly binaries: { readonly server: BinaryFile; readonly cli: BinaryFile };
+    /**
+     * Set on a local Docker stack: the hosts are containers the stack makes, it
+     * generates the SSH key and pins each host key it reads after boot. Default unset.
+     */
+    readonly localDocker?: LocalDockerConfig;
 }
 
 /** Thrown with every problem found, one per line, each naming its key. */
@@ -135,14 +141,17 @@ export interface RawConfigInput {
 
 /**
  * Every key the parser reads, with the default Pulumi.yaml declares for it
- * (undefined: required, no default). Some defaults stand for "derived": quorum 0
+ * (undefined: required, no default; hosts [] and sshPrivateKey "" are required
+ * too, unless localDocker is set, and have defaults only so that the engine lets
+ * a Docker stack leave them out). Some defaults stand for "derived": quorum 0
  * is a majority, minReplicasToWrite -1 is 1 (0 for one host), installDir "" is
  * /opt/redis-<version>, sentinelPassword "" is redisPassword. A unit test holds
  * Pulumi.yaml to exactly this table.
  */
 export const CONFIG_DEFAULTS = {
-    hosts: undefined,
-    sshPrivateKey: undefined,
+    hosts: [],
+    localDocker: {},
+    sshPrivateKey: "",
     sshPrivateKeyPassword: "",
     insecureSkipHostKeyCheck: false,
     redisPassword: undefined,
@@ -245,7 +254,16 @@ export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
     const absPath = (k: string, dflt: string) =>
         str(k, dflt, /^\/[A-Za-z0-9._\/-]*$/, "must be an absolute path of letters, digits, '.', '_', '-' and '/'");
 
-    for (const s of ["sshPrivateKey", "redisPassword"]) {
+    const localDocker = parseLocalDocker(raw["localDocker"], fail);
+    if (localDocker) {
+        // The Docker stack makes its own hosts and login key; a value here would be ignored.
+        for (const k of ["hosts", "sshPrivateKey", "sshPrivateKeyPassword"]) {
+            if (raw[k] !== undefined && raw[k] !== "" && raw[k] !== "[]") {
+                fail(k, `is not used with localDocker (the stack makes its own hosts and SSH key); remove it with: pulumi config rm ${k}`);
+            }
+        }
+    }
+    for (const s of localDocker ? ["redisPassword"] : ["sshPrivateKey", "redisPassword"]) {
         if (raw[s] === undefined || raw[s].trim() === "") {
             fail(s, `is required; set it with: pulumi config set --secret ${s} ...`);
         }
@@ -263,7 +281,7 @@ export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
             fail(s, "must be 16-128 characters of letters, digits and !#%+,-./:=?@^_~");
         }
     }
-    checkSshCredentials(raw, fail);
+    if (!localDocker) checkSshCredentials(raw, fail);
     if (input.sshAgent) {
         const { socket, problem } = input.sshAgent;
         // Not a stack key: the provider reads it from its environment, which the CLI passes on.
@@ -280,7 +298,7 @@ export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
     const masterName = str("masterName", D.masterName, /^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 letters, digits, '.', '_' or '-'");
 
     const insecureSkipHostKeyCheck = bool("insecureSkipHostKeyCheck", D.insecureSkipHostKeyCheck);
-    const hosts = parseHosts(raw["hosts"], !insecureSkipHostKeyCheck, fail);
+    const hosts = localDocker ? localDockerHosts(localDocker) : parseHosts(raw["hosts"], !insecureSkipHostKeyCheck, fail);
     const allowFew = bool("allowFewerThanThreeHosts", D.allowFewerThanThreeHosts);
     if (hosts.length > 0 && hosts.length < 3 && !allowFew) {
         fail("hosts", `${hosts.length} host(s) given; Sentinel needs at least 3 to fail over safely (set allowFewerThanThreeHosts=true to deploy anyway)`);
@@ -348,6 +366,7 @@ export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
         hosts, redisVersion, redisPort, sentinelPort, masterName, quorum, downAfterMilliseconds,
         failoverTimeout, parallelSyncs, paths, serviceUser, persistence, maxmemory, maxmemoryPolicy,
         minReplicasToWrite, minReplicasMaxLag, extraDirectives, purgeDataOnDestroy, insecureSkipHostKeyCheck, binaries,
+        ...(localDocker ? { localDocker } : {}),
     };
 }
 
@@ -413,11 +432,13 @@ function parseJson(text: string | undefined, k: string, fail: Fail): unknown {
 
 /** `requirePins`: every host must have a hostKey (insecureSkipHostKeyCheck is off). */
 function parseHosts(text: string | undefined, requirePins: boolean, fail: Fail): HostSpec[] {
-    const value = parseJson(text, "hosts", fail);
-    if (value === undefined) {
-        if (text === undefined || text === "") fail("hosts", "is required: a list of hosts, each with name, address and role");
+    // Unset is the Pulumi.yaml default [] (a default, so that a local Docker stack may leave it out).
+    if (text === undefined || text === "" || text.trim() === "[]") {
+        fail("hosts", "is required: a list of hosts, each with name, address and role (or set localDocker to make them as Docker containers)");
         return [];
     }
+    const value = parseJson(text, "hosts", fail);
+    if (value === undefined) return [];
     if (!Array.isArray(value) || value.length === 0) {
         fail("hosts", "must be a non-empty list of hosts");
         return [];
@@ -577,6 +598,8 @@ function distance(a: string, b: string): number {
  * identity nobody checks (empty when every host is pinned).
  */
 export function hostKeyWarnings(cfg: ClusterConfig): string[] {
+    // The Docker stack pins every container's key as it reads it after boot.
+    if (cfg.localDocker) return [];
     const unpinned = cfg.hosts.filter((h) => h.hostKey === undefined).map((h) => `${h.name} (${h.address})`);
     if (unpinned.length === 0) return [];
     return [`insecureSkipHostKeyCheck is true and ${unpinned.join(", ")} ${unpinned.length === 1 ? "has" : "have"} no hostKey: ` +

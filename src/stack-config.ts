@@ -45,7 +45,8 @@ export function sshAgentFromEnvironment(env: NodeJS.ProcessEnv = process.env): R
 
 export interface StackConfig {
     readonly cluster: ClusterConfig;
-    readonly sshPrivateKey: pulumi.Output<string>;
+    /** Undefined on a local Docker stack, which generates its own key. */
+    readonly sshPrivateKey?: pulumi.Output<string>;
     /** Passphrase of sshPrivateKey; undefined for a key without one. */
     readonly sshPrivateKeyPassword?: pulumi.Output<string>;
     readonly redisPassword: pulumi.Output<string>;
@@ -81,7 +82,7 @@ export function readStackConfig(
     const redisPassword = cfg.requireSecret("redisPassword");
     return {
         cluster,
-        sshPrivateKey: cfg.requireSecret("sshPrivateKey"),
+        ...(cluster.localDocker ? {} : { sshPrivateKey: cfg.requireSecret("sshPrivateKey") }),
         ...(values["sshPrivateKeyPassword"] ? { sshPrivateKeyPassword: cfg.requireSecret("sshPrivateKeyPassword") } : {}),
         redisPassword,
         // Pulumi.yaml declares "" as its default: unset means "same as redisPassword".

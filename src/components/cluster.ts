@@ -16,7 +16,7 @@ import { planCluster } from "../plan";
 import { ConnectionSettings, Endpoint, VerifiedCluster, connectionSettings, parseVerifyOutput } from "../verify";
 import { DataNode } from "./data-node";
 import { SentinelNode } from "./sentinel-node";
-import { connectionFor, hostStep } from "./step";
+import { SshAccess, connectionFor, hostStep } from "./step";
 
 export interface RedisSentinelClusterArgs {
     /** The validated cluster configuration. */
@@ -25,6 +25,11 @@ export interface RedisSentinelClusterArgs {
     readonly sshPrivateKey: pulumi.Input<string>;
     /** Passphrase of the SSH private key; a secret. Default none (an unencrypted key). */
     readonly sshPrivateKeyPassword?: pulumi.Input<string>;
+    /**
+     * Host keys learned during the deployment, by host name (the local Docker stack).
+     * Default none: each host's configured hostKey.
+     */
+    readonly hostKeys?: Readonly<Record<string, pulumi.Input<string>>>;
     /** Password of the data nodes (clients, replication, Sentinel); a secret. */
     readonly redisPassword: pulumi.Input<string>;
     /** Password of the Sentinels; a secret. Default: `redisPassword`. */
@@ -44,6 +49,11 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
     constructor(name: string, args: RedisSentinelClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("redis-sentinel:index:RedisSentinelCluster", name, {}, opts);
         const cfg = args.config;
+        const ssh: SshAccess = {
+            privateKey: args.sshPrivateKey,
+            ...(args.sshPrivateKeyPassword !== undefined ? { privateKeyPassword: args.sshPrivateKeyPassword } : {}),
+            ...(args.hostKeys !== undefined ? { hostKeys: args.hostKeys } : {}),
+        };
         const plan = planCluster(cfg);
         const ctx = plan.context;
         // One secret carries every secret a host holds to its root-only file.
@@ -57,7 +67,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         // refused login fails the up before any step runs. Runs again only when how
         // a host is reached changes (its connection), so a no-op up stays one.
         const sshChecks = cfg.hosts.map((host) => new command.remote.Command(`${name}-ssh-check-${host.name}`, {
-            connection: connectionFor(host, args.sshPrivateKey, args.sshPrivateKeyPassword),
+            connection: connectionFor(host, ssh),
             create: asRoot(host.sshUser, "true"),
             addPreviousOutputInEnv: false,
         }, { parent: this }));
@@ -67,7 +77,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             const startAfter = hp.host.name === plan.initialMaster.name ? [] : [nodes.get(plan.initialMaster.name)!.service];
             nodes.set(hp.host.name, new DataNode(hp.host.name, {
                 config: cfg, plan: hp, context: ctx, secretsFile, startAfter, touchAfter: sshChecks,
-                sshPrivateKey: args.sshPrivateKey, sshPrivateKeyPassword: args.sshPrivateKeyPassword,
+                ssh,
             }, { parent: this }));
         }
         this.dataNodes = cfg.hosts.map((h) => nodes.get(h.name)!);

@@ -12,7 +12,7 @@ import { HostContext, REDIS_UNIT, STAGE_DIR, SYSCTL_FILE, THP_FILE, installedBin
 import { shq } from "../host/script";
 import * as verbs from "../host/verbs";
 import { HostPlan } from "../plan";
-import { HostStepArgs, connectionFor, hostStep } from "./step";
+import { HostStepArgs, SshAccess, connectionFor, hostStep } from "./step";
 
 export interface DataNodeArgs {
     /** The validated cluster configuration. */
@@ -21,10 +21,8 @@ export interface DataNodeArgs {
     readonly plan: HostPlan;
     /** The facts the host scripts get. */
     readonly context: HostContext;
-    /** SSH private key; a secret. */
-    readonly sshPrivateKey: pulumi.Input<string>;
-    /** Passphrase of the SSH private key; a secret. Default none (an unencrypted key). */
-    readonly sshPrivateKeyPassword?: pulumi.Input<string>;
+    /** How the steps log in to the host. */
+    readonly ssh: SshAccess;
     /** The secrets file's text (secrets.ts); a secret. */
     readonly secretsFile: pulumi.Output<string>;
     /** Resources that must exist before this node's Redis starts (replicas wait for the master). Default none. */
@@ -50,7 +48,7 @@ export class DataNode extends pulumi.ComponentResource {
         const { config: cfg, plan, context: ctx } = args;
         const { host } = plan;
         const p = cfg.paths;
-        this.connection = connectionFor(host, args.sshPrivateKey, args.sshPrivateKeyPassword);
+        this.connection = connectionFor(host, args.ssh);
         const s: HostStepArgs = { host, connection: this.connection, parent: this };
         const touchAfter = [...(args.touchAfter ?? [])];
 

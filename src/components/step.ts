@@ -8,18 +8,30 @@ import * as command from "@pulumi/command";
 import { HostSpec } from "../config";
 import { HostScript, asRoot, commandLine } from "../host/script";
 
-/** How every step reaches a host; `privateKeyPassword` only for an encrypted key (the provider refuses one for a plain key). */
-export function connectionFor(
-    host: HostSpec, privateKey: pulumi.Input<string>, privateKeyPassword?: pulumi.Input<string>,
-): command.types.input.remote.ConnectionArgs {
+/** The credentials every step logs in with, and the host keys it accepts. */
+export interface SshAccess {
+    /** SSH private key for every host; a secret. */
+    readonly privateKey: pulumi.Input<string>;
+    /** Its passphrase; a secret. Default none: only an encrypted key has one (the provider refuses one for a plain key). */
+    readonly privateKeyPassword?: pulumi.Input<string>;
+    /**
+     * Host keys learned during the deployment, by host name (the local Docker stack
+     * reads each container's after boot). Default none: each host's configured hostKey.
+     */
+    readonly hostKeys?: Readonly<Record<string, pulumi.Input<string>>>;
+}
+
+/** How every step reaches a host. */
+export function connectionFor(host: HostSpec, access: SshAccess): command.types.input.remote.ConnectionArgs {
+    const hostKey = access.hostKeys?.[host.name] ?? host.hostKey;
     return {
         host: host.address,
         port: host.sshPort,
         user: host.sshUser,
-        privateKey,
-        ...(privateKeyPassword !== undefined ? { privateKeyPassword } : {}),
+        privateKey: access.privateKey,
+        ...(access.privateKeyPassword !== undefined ? { privateKeyPassword: access.privateKeyPassword } : {}),
         // Unset only where the stack opted out (insecureSkipHostKeyCheck): then not checked.
-        ...(host.hostKey ? { hostKey: host.hostKey } : {}),
+        ...(hostKey !== undefined ? { hostKey } : {}),
         // A host that does not accept TCP fails its step after 5 attempts of 15 s instead
         // of retrying for long. The provider bounds only the TCP connect: a host that
         // accepts and never answers SSH hangs the step (README, Troubleshooting SSH).

@@ -7,34 +7,15 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parseClusterConfig } from "../../src/config";
 import { RedisSentinelCluster } from "../../src/components/cluster";
 import { HOSTS, HOST_KEYS, PRIVATE_KEY, REDIS_PASSWORD, raw, sshKeygen } from "./fixtures";
+import { Registered, isSecret, recordGraph, registration } from "./mock-graph";
 
-interface Registered { type: string; name: string; inputs: Record<string, any>; deps: string[]; parent: string }
-const registered = new Map<string, Registered>();
-const urnName = (urn: string) => urn.split("::").pop()!;
+let registered: Map<string, Registered>;
 
 beforeAll(async () => {
-    await pulumi.runtime.setMocks({
-        newResource: (a) => {
-            const state = { ...a.inputs };
-            if (a.type === "command:remote:Command" && a.name.endsWith("-verify")) {
-                state.stdout = '{"master":{"name":"redis-1","address":"10.0.0.1","port":6379},"replicas":[],"sentinels":[],"ckquorum":"OK 3 usable Sentinels"}';
-            }
-            const r = registered.get(a.name);
-            if (r) r.inputs = a.inputs;
-            return { id: `${a.name}-id`, state };
-        },
-        call: () => ({}),
-    }, "redis-sentinel", "test", false);
-    // The mocks hide dependencies; read them off the registration requests.
-    const monitor = pulumi.runtime.getMonitor() as any;
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, cb: any) => {
-        registered.set(req.getName(), {
-            type: req.getType(), name: req.getName(), inputs: {}, parent: urnName(req.getParent()),
-            deps: req.getDependenciesList().map(urnName),
-        });
-        return register(req, cb);
-    };
+    registered = await recordGraph("test", (a) =>
+        a.type === "command:remote:Command" && a.name.endsWith("-verify")
+            ? { stdout: '{"master":{"name":"redis-1","address":"10.0.0.1","port":6379},"replicas":[],"sentinels":[],"ckquorum":"OK 3 usable Sentinels"}' }
+            : {});
 });
 
 async function deploy(overrides: Record<string, string> = {}) {
@@ -60,18 +41,13 @@ function hostScriptOf(commandLine: string): { verb: string; text: string; vars: 
     for (const [, k, v] of text.matchAll(/^([A-Z][A-Z0-9_]*)='((?:[^']|'"'"')*)'$/gm)) vars[k] = v.replace(/'"'"'/g, "'");
     return { verb: m[2], text, vars };
 }
-const isSecret = (v: any) => v?.[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
 /** The connection as the provider would get it: a secret, because it holds the key. */
 const connection = (name: string) => {
     const c = cmd(name).inputs.connection;
     expect(isSecret(c)).toBe(true);
     return c.value;
 };
-const cmd = (name: string) => {
-    const r = registered.get(name);
-    if (!r) throw new Error(`no resource ${name}; have ${[...registered.keys()].join(", ")}`);
-    return r;
-};
+const cmd = (name: string) => registration(registered, name);
 
 describe("resource graph", () => {
     it("creates every step on every host, named after the host and parented to its component", async () => {

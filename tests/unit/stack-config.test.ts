@@ -34,7 +34,16 @@ describe("readStackConfig", () => {
         expect(s.cluster.hosts.map((h) => h.name)).toEqual(["redis-1", "redis-2", "redis-3"]);
         expect(await pulumi.isSecret(s.redisPassword)).toBe(true);
         expect(await pulumi.isSecret(s.sentinelPassword)).toBe(true);
-        expect(await pulumi.isSecret(s.sshPrivateKey)).toBe(true);
+        expect(await pulumi.isSecret(s.sshPrivateKey!)).toBe(true);
+    });
+
+    it("has no sshPrivateKey on a local Docker stack (it generates its own)", () => {
+        setConfig({ localDocker: JSON.stringify({ hosts: 3 }), redisPassword: REDIS_PASSWORD }, ["redisPassword"]);
+        const s = readStackConfig("/project", presentBinaries);
+        expect(s.sshPrivateKey).toBeUndefined();
+        expect(s.cluster.localDocker).toEqual({ hosts: 3, subnet: "10.213.0.0/24", baseImage: "debian:bookworm", dockerHost: "" });
+        expect(s.cluster.hosts.map((h) => `${h.name}=${h.address}/${h.role}`))
+            .toEqual(["node1=10.213.0.11/master", "node2=10.213.0.12/replica", "node3=10.213.0.13/replica"]);
     });
 
     it("uses the Redis password for the Sentinels when sentinelPassword is the Pulumi.yaml default", async () => {
