@@ -2,7 +2,7 @@
 # npm run bench: measures deploys, no-op ups, previews and the failover drills
 # on fresh local test hosts, and prints min/median/max over runs and where the
 # time of a deploy goes. A measurement script, not a test: it asserts nothing.
-#   bash harness/bench.sh [--runs N] [--skip7] [--skip-docker]
+#   bash harness/bench.sh [--runs N] [--skip7] [--skip-docker | --docker-only]
 # Leaves no hosts, containers or dockerd running.
 set -euo pipefail
 cd "$(dirname "$0")/.."

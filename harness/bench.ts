@@ -6,7 +6,8 @@
  * goes: the critical path of steps (each step's wall time as the engine prints
  * it, chained through the dependencies in the state), and the verification.
  * Then the local Docker stack on the run's dockerd: a cold up (image, network,
- * volumes, containers, cluster), a no-op up and a destroy (--skip-docker skips it).
+ * volumes, containers, cluster), a no-op up and a destroy (--skip-docker skips it,
+ * --docker-only runs nothing else).
  * Asserts nothing: it prints what it measured.
  */
 import * as fs from "fs";
@@ -130,7 +131,7 @@ function summary(): void {
 }
 
 try {
-    for (let r = 0; r < RUNS; r++) {
+    for (let r = 0; r < (arg("docker-only") ? 0 : RUNS); r++) {
         coldDeploy(3, r);
         // On the 3-host cluster just deployed: nothing changed, then the drills.
         record("up with nothing changed", stack.up(["--expect-no-changes"]).seconds);
@@ -144,7 +145,7 @@ try {
         run("harness/testhosts.sh", ["down"], { cwd: ROOT });
         for (let r = 0; r < RUNS; r++) dockerStack();
     }
-    if (!arg("skip7")) {
+    if (!arg("skip7") && !arg("docker-only")) {
         for (let r = 0; r < RUNS; r++) {
             coldDeploy(7, r);
             stack.remove();
