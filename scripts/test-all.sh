@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's test command: installs what it needs, runs the unit tier, the
+# The README's test command: installs what it needs, type-checks, runs the unit tier, the
 # harness's own tests (the Go tests of the stand-in command and docker providers), then the
 # end-to-end tier (real engine, real test hosts), and prints one summary line.
 set -uo pipefail
@@ -9,6 +9,8 @@ scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 mkdir -p .test-output
 rm -f .test-output/unit.json .test-output/e2e.json .test-output/harness.jsonl
 
+# Type checking: neither vitest nor the program's loader (src/loader/ts-loader.js) checks types.
+npx tsc --noEmit -p . && typecheck=0 || typecheck=1
 npx vitest run --config vitest.config.ts --reporter=default --reporter=json --outputFile=.test-output/unit.json
 unit=$?
 # The stand-in providers must fail wherever the real ones fail: their tests say so.
@@ -22,9 +24,10 @@ e2e=$?
 
 # One closing line for all tiers, counted from the JSON reports (vitest, go test). A tier
 # that produced no report counts as a failure: the e2e tier is never skipped silently.
-node -e '
+TYPECHECK=$typecheck node -e '
 const fs = require("fs");
 let passed = 0, failed = 0, skipped = 0;
+if (process.env.TYPECHECK !== "0") { console.log("typecheck (tsc --noEmit) failed"); failed++; }
 // go test -json: one event per line; a test (or subtest) ends with pass, fail or skip.
 const events = fs.existsSync(".test-output/harness.jsonl")
     ? fs.readFileSync(".test-output/harness.jsonl", "utf8").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)) : [];
@@ -45,4 +48,4 @@ for (const tier of ["unit", "e2e"]) {
 }
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 '
-if ((unit != 0 || harness != 0 || e2e != 0)); then exit 1; fi
+if ((typecheck != 0 || unit != 0 || harness != 0 || e2e != 0)); then exit 1; fi

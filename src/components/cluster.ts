@@ -5,6 +5,7 @@
  * if the cluster is not what was asked for. What goes where comes from the
  * cluster plan (plan.ts); this only turns it into resources.
  */
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig } from "../config";
@@ -36,6 +37,11 @@ export interface RedisSentinelClusterArgs {
     readonly sentinelPassword?: pulumi.Input<string>;
     /** Seconds the verification waits for the cluster to settle. Default 90. */
     readonly verifyTimeoutSeconds?: number;
+}
+
+/** Short hash of the hosts' pinned keys, in host order: changes when a host is a new machine. */
+export function hostsRevision(hostKeys: readonly string[]): string {
+    return crypto.createHash("sha256").update(hostKeys.join("\n")).digest("hex").slice(0, 12);
 }
 
 export class RedisSentinelCluster extends pulumi.ComponentResource {
@@ -110,14 +116,16 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         const forgetStale = hostStep("forget-stale", { host: master, connection: verifier.connection, parent: verifier },
             verbs.tidy(ctx, { peers: plan.sentinels, revision: plan.rollRevision }), { dependsOn: previous });
 
-        // Any change to what the hosts run re-runs the verification; nothing else
-        // does, so an `up` with nothing changed changes nothing.
+        // Any change to what the hosts run, or to which machines they are (a host
+        // rebuilt and pinned again, a replaced container), re-runs the verification;
+        // nothing else does, so an `up` with nothing changed changes nothing.
+        const identities = pulumi.all(cfg.hosts.map((h) => ssh.hostKeys?.[h.name] ?? h.hostKey ?? ""));
         const verify = new command.remote.Command(`${name}-verify`, {
             connection: verifier.connection,
-            create: commandLine(master.sshUser, verbs.verify(ctx, {
+            create: identities.apply((keys) => commandLine(master.sshUser, verbs.verify(ctx, {
                 nodes: cfg.hosts.map((h) => `${h.name}=${h.announceAddress}`),
                 verifyTimeout: args.verifyTimeoutSeconds ?? TIMEOUTS.verify,
-            })) + ` # revision ${plan.revision}`,
+            })) + ` # revision ${plan.revision} hosts ${hostsRevision(keys)}`),
             stdin: secretsFile,
             addPreviousOutputInEnv: false,
         }, { parent: this, dependsOn: [forgetStale] });

@@ -151,6 +151,29 @@ describe("local Docker stack: containers made by the docker provider, a verified
         stack.up(["--expect-no-changes"]);
     });
 
+    it("rebuilds a lost host: its replaced container is pinned again, reinstalled and rejoins with its data; the master stays", () => {
+        const master = cli(1, "SENTINEL get-master-addr-by-name mymaster", 26379).split("\n")[0];
+        const r = [1, 2, 3].find((i) => address(i) !== master)!;
+        const before = stack.outputs();
+        const idBefore = dockerCli(["inspect", "-f", "{{.Id}}", `${PREFIX}-node${r}`]).stdout.trim();
+        const urn = `urn:pulumi:${stack.name}::redis-sentinel::redis-sentinel:local:DockerHosts$docker:index/container:Container::redis-local-node${r}`;
+        const up = stack.up(["--replace", urn]);
+        console.log(`measured: pulumi up --replace of node${r}'s container (new container, host key read, host reinstalled, verified) took ${up.seconds.toFixed(1)} s`);
+        expect(up.stdout).toMatch(/redis-verify\s+updated/);
+        const after = stack.outputs();
+        expect(dockerCli(["inspect", "-f", "{{.Id}}", `${PREFIX}-node${r}`]).stdout.trim()).not.toBe(idBefore);
+        expect(after.dockerHostKeys[`node${r}`]).not.toBe(before.dockerHostKeys[`node${r}`]);
+        expect(after.currentMaster.address).toBe(master);
+        const info = cli(r, "INFO replication");
+        expect(info).toMatch(/^role:slave/m);
+        expect(info).toMatch(/^master_link_status:up/m);
+        expect(info).toContain(`master_host:${master}`);
+        // Written before the rebuild, read on the rebuilt replica.
+        expect(cli(r, "GET docker-e2e:key")).toBe("value-1");
+        expect(cli(1, "SENTINEL ckquorum mymaster", 26379)).toMatch(/^OK 3 usable Sentinels/);
+        stack.up(["--expect-no-changes"]);
+    });
+
     it("removes the containers, network, volumes and image tag on destroy", () => {
         const down = stack.destroy();
         console.log(`measured: pulumi destroy of the local Docker stack took ${down.seconds.toFixed(1)} s`);

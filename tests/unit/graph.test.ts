@@ -203,6 +203,20 @@ describe("resource graph", () => {
         expect(changed).toEqual(["redis-1-redis-config", "redis-2-redis-config", "redis-3-redis-config", "redis-verify"]);
     });
 
+    it("re-runs every step on a rebuilt host (pinned again) and the verification, nothing on the other hosts", async () => {
+        await deploy();
+        const before = new Map([...registered].map(([k, v]) => [k, JSON.stringify(v.inputs)]));
+        const rebuilt = sshKeygen("graph-rebuilt-host", ["-t", "ed25519"]).publicKey;
+        await deploy({ hosts: JSON.stringify([HOSTS[0], { ...HOSTS[1], hostKey: rebuilt }, HOSTS[2]]) });
+        const changed = [...registered].filter(([k, v]) => before.get(k) !== JSON.stringify(v.inputs)).map(([k]) => k).sort();
+        expect(changed).toContain("redis-verify");
+        expect(changed).toContain("redis-ssh-check-redis-2");
+        const steps = (prefix: string) => [...registered.values()].filter((r) => r.type.startsWith("command:") && r.name.startsWith(prefix)).map((r) => r.name).sort();
+        expect(changed.filter((k) => k.startsWith("redis-2-"))).toEqual(steps("redis-2-"));
+        expect(changed.filter((k) => k.startsWith("redis-1-") || k.startsWith("redis-3-"))).toEqual([]);
+        expect(cmd("redis-verify").inputs.create).toMatch(/ # revision \S+ hosts [0-9a-f]{12}$/);
+    });
+
     it("changes the config and restart steps when the port changes", async () => {
         await deploy();
         const before = new Map([...registered].map(([k, v]) => [k, JSON.stringify(v.inputs)]));
