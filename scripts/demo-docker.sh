@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 . harness/pulumi-env.sh
+. scripts/lib/live-view.sh
 version=$(harness/build-redis.sh | tail -n1)
 harness/build-redis.sh --install-to binaries >/dev/null
 harness/testhosts.sh rootfs >/dev/null
@@ -43,10 +44,7 @@ pulumi stack output --stack "$stack" --json
 
 echo
 echo "live view from node1 (docker exec; what the Sentinels say now):"
-pulumi config get --stack "$stack" redisPassword | docker -H "$DOCKER_TEST_HOST" exec -i redis-sentinel-$stack-node1 sh -c "
-    read -r pw; export REDISCLI_AUTH=\"\$pw\"; cli=/opt/redis-$version/bin/redis-cli
-    echo \"master:   \$(\$cli -p 26379 SENTINEL get-master-addr-by-name mymaster | tr '\n' ' ')\"
-    echo \"quorum:   \$(\$cli -p 26379 SENTINEL ckquorum mymaster)\"
-    echo \"replicas: \$(\$cli -p 26379 SENTINEL replicas mymaster | awk 'p == \"name\" { printf \"%s \", \$0 } { p = \$0 }')\""
+pulumi config get --stack "$stack" redisPassword |
+  docker -H "$DOCKER_TEST_HOST" exec -i "redis-sentinel-$stack-node1" sh -c "$(live_view_script "$version")"
 echo
 echo "Everything keeps running. Remove it with: pulumi destroy --stack $stack --yes && harness/dockerd.sh down"

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 . harness/pulumi-env.sh
+. scripts/lib/live-view.sh
 version=$(harness/build-redis.sh | tail -n1)
 harness/build-redis.sh --install-to binaries >/dev/null
 
@@ -42,10 +43,6 @@ pulumi stack output --stack "$stack" --json
 
 echo
 echo "live view from host1 (what the Sentinels say now):"
-pulumi config get --stack "$stack" redisPassword | harness/testhosts.sh ssh 1 "
-    read -r pw; export REDISCLI_AUTH=\"\$pw\"; cli=/opt/redis-$version/bin/redis-cli
-    echo \"master:   \$(\$cli -p 26379 SENTINEL get-master-addr-by-name mymaster | tr '\n' ' ')\"
-    echo \"quorum:   \$(\$cli -p 26379 SENTINEL ckquorum mymaster)\"
-    echo \"replicas: \$(\$cli -p 26379 SENTINEL replicas mymaster | awk 'p == \"name\" { printf \"%s \", \$0 } { p = \$0 }')\""
+pulumi config get --stack "$stack" redisPassword | harness/testhosts.sh ssh 1 "$(live_view_script "$version")"
 echo
 echo "The hosts keep running. Remove everything with: harness/testhosts.sh down"
