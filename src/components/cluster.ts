@@ -17,7 +17,7 @@ import { planCluster } from "../plan";
 import { ConnectionSettings, Endpoint, VerifiedCluster, connectionSettings, parseVerifyOutput } from "../verify";
 import { DataNode } from "./data-node";
 import { SentinelNode } from "./sentinel-node";
-import { SshAccess, connectionFor, hostStep } from "./step";
+import { SshAccess, connectionFor, hostStep, pinnedHostKey } from "./step";
 
 export interface RedisSentinelClusterArgs {
     /** The validated cluster configuration. */
@@ -119,7 +119,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         // Any change to what the hosts run, or to which machines they are (a host
         // rebuilt and pinned again, a replaced container), re-runs the verification;
         // nothing else does, so an `up` with nothing changed changes nothing.
-        const identities = pulumi.all(cfg.hosts.map((h) => ssh.hostKeys?.[h.name] ?? h.hostKey ?? ""));
+        const identities = pulumi.all(cfg.hosts.map((h) => pinnedHostKey(h, ssh) ?? ""));
         const verify = new command.remote.Command(`${name}-verify`, {
             connection: verifier.connection,
             create: identities.apply((keys) => commandLine(master.sshUser, verbs.verify(ctx, {

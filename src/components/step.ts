@@ -21,9 +21,14 @@ export interface SshAccess {
     readonly hostKeys?: Readonly<Record<string, pulumi.Input<string>>>;
 }
 
+/** The key a host must present: learned during the deployment, else configured; undefined when not checked. */
+export function pinnedHostKey(host: HostSpec, access: SshAccess): pulumi.Input<string> | undefined {
+    return access.hostKeys?.[host.name] ?? host.hostKey;
+}
+
 /** How every step reaches a host. */
 export function connectionFor(host: HostSpec, access: SshAccess): command.types.input.remote.ConnectionArgs {
-    const hostKey = access.hostKeys?.[host.name] ?? host.hostKey;
+    const hostKey = pinnedHostKey(host, access);
     return {
         host: host.address,
         port: host.sshPort,

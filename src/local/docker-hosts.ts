@@ -159,11 +159,11 @@ function readHostKey(
         triggers: [container.id],
         addPreviousOutputInEnv: false,
     }, { parent, dependsOn: [container] });
-    return pulumi.unsecret(read.stdout).apply((out) => pinnedHostKey(host.name, out));
+    return pulumi.unsecret(read.stdout).apply((out) => hostKeyFromPubFile(host.name, out));
 }
 
 /** "ssh-ed25519 AAAA..." from the .pub file's text; fails the up on anything else. */
-export function pinnedHostKey(hostName: string, pubFile: string): string {
+export function hostKeyFromPubFile(hostName: string, pubFile: string): string {
     const pin = pubFile.trim().split(/\s+/).slice(0, 2).join(" ");
     const problem = checkHostKey(pin);
     if (problem !== undefined) {

@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ClusterConfig, parseClusterConfig } from "../../src/config";
 import { RedisSentinelCluster } from "../../src/components/cluster";
 import { LocalDockerConfig } from "../../src/local-docker-config";
-import { DockerHosts, pinnedHostKey } from "../../src/local/docker-hosts";
+import { DockerHosts, hostKeyFromPubFile } from "../../src/local/docker-hosts";
 import { formatEd25519KeyPair, generateEd25519KeyPair } from "../../src/local/ssh-key-format";
 import { keyPairProvider } from "../../src/local/ssh-key-pair";
 import { checkPrivateKey } from "../../src/ssh-keys";
@@ -107,12 +107,12 @@ describe("generated SSH key", () => {
     });
 });
 
-describe("pinnedHostKey", () => {
+describe("hostKeyFromPubFile", () => {
     it("takes type and key from the .pub file and refuses anything else, naming the host", () => {
         const [type, b64] = HOST_KEYS[0].split(" ");
-        expect(pinnedHostKey("node1", `${type} ${b64} \n`)).toBe(`${type} ${b64}`);
-        expect(pinnedHostKey("node1", `${type} ${b64} root@node1\n`)).toBe(`${type} ${b64}`);
-        expect(() => pinnedHostKey("node2", "cat: /etc/ssh/ssh_host_ed25519_key.pub: No such file")).toThrow(/^node2: \/etc\/ssh\/ssh_host_ed25519_key.pub does not hold/);
+        expect(hostKeyFromPubFile("node1", `${type} ${b64} \n`)).toBe(`${type} ${b64}`);
+        expect(hostKeyFromPubFile("node1", `${type} ${b64} root@node1\n`)).toBe(`${type} ${b64}`);
+        expect(() => hostKeyFromPubFile("node2", "cat: /etc/ssh/ssh_host_ed25519_key.pub: No such file")).toThrow(/^node2: \/etc\/ssh\/ssh_host_ed25519_key.pub does not hold/);
     });
 });
 
