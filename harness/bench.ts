@@ -92,6 +92,7 @@ function dockerStack(): void {
     const baseImage = process.env.DOCKER_TEST_BASE_IMAGE ?? "";
     if (!dockerHost || !baseImage) throw new Error("DOCKER_TEST_HOST/DOCKER_TEST_BASE_IMAGE are not set: run through harness/bench.sh");
     const docker = new Stack("bench-docker");
+    let destroyed = false;
     try {
         docker.init();
         docker.setObject("localDocker", { hosts: 3, subnet: "198.18.4.0/24", baseImage, dockerHost });
@@ -103,8 +104,10 @@ function dockerStack(): void {
         record("  image build step", stepTimes(up.stdout).get("redis-local-image") ?? NaN);
         record("docker stack: up with nothing changed", docker.up(["--expect-no-changes"]).seconds);
         record("docker stack: destroy", docker.destroy().seconds);
+        destroyed = true;
     } finally {
-        docker.pulumi(["destroy", "--yes", "--skip-preview"], { allowFail: true });
+        // Only after a failure: the containers must not outlive the bench.
+        if (!destroyed) docker.pulumi(["destroy", "--yes", "--skip-preview"], { allowFail: true });
         docker.remove();
     }
 }

@@ -22,6 +22,8 @@ const SUBNET_PREFIX = "198.18.4";
 const PREFIX = "redis-sentinel-docker-e2e";
 const address = (i: number) => `${SUBNET_PREFIX}.${10 + i}`;
 const sentinels = [1, 2, 3].map((i) => ({ host: address(i), port: 26379 }));
+/** Set by the destroy test once everything is gone. */
+let destroyed = false;
 const target = (): DrillTarget => ({ sentinels, masterName: "mymaster", password: PASSWORD, sentinelPassword: PASSWORD });
 
 function dockerCli(args: readonly string[], allowFail = false): RunResult {
@@ -58,8 +60,9 @@ describe("local Docker stack: containers made by the docker provider, a verified
         stack.set("failoverTimeout", "10000");
     });
     afterAll(() => {
-        // A failed test must not leave containers for the next file: destroy, then forget the stack.
-        stack.pulumi(["destroy", "--yes", "--skip-preview"], { allowFail: true });
+        // A failed test must not leave containers for the next file: destroy (unless the
+        // destroy test did), then forget the stack.
+        if (!destroyed) stack.pulumi(["destroy", "--yes", "--skip-preview"], { allowFail: true });
         stack.remove();
     });
 
@@ -183,5 +186,6 @@ describe("local Docker stack: containers made by the docker provider, a verified
         expect(imageTags()).toEqual([]);
         // The base image is the test run's, not the stack's.
         expect(dockerCli(["image", "inspect", baseImage], true).code).toBe(0);
+        destroyed = true;
     });
 });
