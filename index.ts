@@ -1,5 +1,6 @@
 // Reads the stack configuration and wires the cluster; everything else lives in src/.
 import * as pulumi from "@pulumi/pulumi";
+import { applicationLogins } from "./src/acl";
 import { readStackConfig } from "./src/stack-config";
 import { RedisSentinelCluster } from "./src/components/cluster";
 import { DockerHosts } from "./src/local/docker-hosts";
@@ -15,6 +16,9 @@ const cluster = new RedisSentinelCluster("redis", {
     ...(dockerHosts ? { hostKeys: dockerHosts.hostKeys } : {}),
     redisPassword: stack.redisPassword,
     sentinelPassword: stack.sentinelPassword,
+    clusterPasswords: stack.clusterPasswords,
+    monitorPassword: stack.monitorPassword,
+    userPasswords: stack.userPasswords,
 });
 
 // currentMaster and replicas are as verified by the last `up` that changed the
@@ -26,6 +30,8 @@ export const replicas = cluster.verified.replicas;
 export const sentinelQuorum = cluster.verified.ckquorum;
 export const connection = cluster.connection;
 export const redisVersion = stack.cluster.redisVersion;
+/** Who applications log in to the data nodes as, with their rules (passwords as placeholders). */
+export const applicationUsers = applicationLogins(stack.cluster);
 /**
  * Local Docker stack only: the containers and their pinned host keys by host name,
  * and the generated login key (for `ssh -i` and `npm run drill`), a secret.

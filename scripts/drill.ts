@@ -1,5 +1,5 @@
 /**
- * Operator's drill: `npm run drill -- --stack NAME [--mode handover|failover|crash]`.
+ * Operator's drill: `npm run drill -- --stack NAME [--mode handover|failover|crash] [--user NAME]`.
  *
  * Against a deployed stack, while a Sentinel-aware client writes:
  *   handover  the planned switchover `pulumi up` makes before it restarts a
@@ -8,7 +8,9 @@
  *   failover  a plain SENTINEL FAILOVER, as Sentinel does it on its own;
  *   crash     kills the master's redis-server with SIGKILL over SSH and keeps it
  *             down until the Sentinels promote a replica, then starts it again.
- * Prints the time until the client wrote to the new master, the longest write
+ * The writer logs in as the default user (redisPassword), or with --user as one
+ * of the stack's aclUsers (its rules must allow SET, GET, MGET and DEL on
+ * `drill:*` keys). Prints the time until the client wrote to the new master, the longest write
  * pause and the acknowledged writes lost. The stack's configuration is read with
  * the project's own parser, so paths and ports are the ones `pulumi up` used.
  */
@@ -30,7 +32,7 @@ function arg(name: string, dflt?: string): string {
     const i = process.argv.indexOf(`--${name}`);
     const v = i >= 0 ? process.argv[i + 1] : dflt;
     if (v === undefined) {
-        console.error(`usage: npm run drill -- --stack NAME [--mode ${MODES.join("|")}]`);
+        console.error(`usage: npm run drill -- --stack NAME [--mode ${MODES.join("|")}] [--user NAME]`);
         process.exit(2);
     }
     return v;
@@ -38,6 +40,7 @@ function arg(name: string, dflt?: string): string {
 
 const stack = arg("stack");
 const mode = arg("mode", "handover") as Mode;
+const user = arg("user", "");
 if (!MODES.includes(mode)) {
     console.error(`--mode must be one of ${MODES.join(", ")}, got ${mode}`);
     process.exit(2);
@@ -114,12 +117,19 @@ async function main() {
         login = { privateKey: out.dockerSshPrivateKey };
         cfg = { ...cfg, hosts: cfg.hosts.map((h) => ({ ...h, hostKey: pins[h.name] })) };
     }
-    const password = secrets.redisPassword;
+    if (!user && !cfg.acl.defaultUser) {
+        throw new Error(`stack ${stack} has defaultUserEnabled false: name the user the writer logs in as with --user (one of ${cfg.acl.users.map((u) => u.name).join(", ")})`);
+    }
+    if (user && !cfg.acl.users.some((u) => u.name === user)) {
+        throw new Error(`--user ${user} is not one of stack ${stack}'s aclUsers (${cfg.acl.users.map((u) => u.name).join(", ") || "none"})`);
+    }
+    const password = user ? (JSON.parse(secrets.aclUserPasswords) as Record<string, string>)[user] : secrets.redisPassword;
     const target: DrillTarget = {
         sentinels: cfg.hosts.map((h) => ({ host: h.announceAddress, port: cfg.sentinelPort })),
         masterName: cfg.masterName,
+        ...(user ? { username: user } : {}),
         password,
-        sentinelPassword: secrets.sentinelPassword || password,
+        sentinelPassword: secrets.sentinelPassword || secrets.redisPassword,
     };
     const hostAt = (master: string): HostSpec => {
         const ip = master.slice(0, master.lastIndexOf(":"));

@@ -10,6 +10,8 @@ import Redis from "ioredis";
 export interface DrillTarget {
     readonly sentinels: readonly { host: string; port: number }[];
     readonly masterName: string;
+    /** The data nodes' user the writer logs in as. Default: `default` (password-only). */
+    readonly username?: string;
     readonly password: string;
     readonly sentinelPassword: string;
 }
@@ -29,7 +31,7 @@ export interface DrillReport {
 export function sentinelAwareClient(t: DrillTarget, role: "master" | "slave" = "master"): Redis {
     const client = new Redis({
         sentinels: t.sentinels.map((s) => ({ host: s.host, port: s.port })),
-        name: t.masterName, role, password: t.password, sentinelPassword: t.sentinelPassword,
+        name: t.masterName, role, ...(t.username ? { username: t.username } : {}), password: t.password, sentinelPassword: t.sentinelPassword,
         // Fail fast while the master is away so the writer measures the pause instead of queueing.
         commandTimeout: 1000, maxRetriesPerRequest: 0, enableOfflineQueue: false,
         sentinelRetryStrategy: () => 200, retryStrategy: () => 200,
@@ -148,12 +150,14 @@ export async function runDrill(t: DrillTarget, disrupt: (master: string) => Prom
     // Each acknowledged write with the server that acknowledged it.
     const acked: { i: number; at: number; server: string }[] = [];
     let stop = false;
+    let lastError = "";
     const writer = (async () => {
         for (let i = 0; !stop; i++) {
             try {
                 await client.set(`${prefix}:${i}`, String(i));
                 acked.push({ i, at: Date.now(), server: client.stream?.remoteAddress ?? "" });
-            } catch {
+            } catch (e) {
+                lastError = (e instanceof Error ? e.message : String(e)).split("\n")[0];
                 await sleep(20);
             }
             await sleep(5);
@@ -162,7 +166,9 @@ export async function runDrill(t: DrillTarget, disrupt: (master: string) => Prom
     try {
         const deadline = Date.now() + timeoutMs;
         while (acked.length < 50) {
-            if (Date.now() > deadline) throw new Error("the client could not write before the drill");
+            // A user whose rules do not allow the drill's keys will never write: say so at once.
+            if (/^NOPERM/.test(lastError)) throw new Error(`the client's user may not write the drill's keys (${prefix.split(":")[0]}:*): ${lastError}`);
+            if (Date.now() > deadline) throw new Error(`the client could not write before the drill${lastError ? ` (last error: ${lastError})` : ""}`);
             await sleep(50);
         }
         const masterBefore = await masterAddress(t);

@@ -1,14 +1,15 @@
 /**
  * Renders the files a host receives from the Handlebars templates in `templates/`.
- * Pure: same config in, same text out; secrets are passed in as values (the
- * deployer passes placeholders that the host substitutes from a root-only file,
- * so the rendered text shown in `pulumi preview` never contains a password).
+ * Pure: same config in, same text out. Secrets are placeholders that the host
+ * fills from its root-only secrets file (host/secrets.ts), so the rendered text
+ * shown in `pulumi preview` never contains a password or a password's hash.
  */
 import * as fs from "fs";
 import * as path from "path";
 import Handlebars from "handlebars";
 import { ClusterConfig, HostSpec, initialMaster } from "./config";
 import { installedBinaries } from "./host/layout";
+import { CLUSTER_USERS, dataUsers, sentinelUsers, userLine } from "./acl";
 import { placeholder } from "./host/secrets";
 
 
@@ -28,18 +29,7 @@ function template(name: string): Handlebars.TemplateDelegate {
     return t;
 }
 
-export interface SecretValues {
-    readonly redisPassword: string;
-    readonly sentinelPassword: string;
-}
-
-/** Placeholders the host replaces with the real secrets (host/secrets.ts, sh/lib/secrets.sh). */
-export const SECRET_TOKENS: SecretValues = {
-    redisPassword: placeholder("REDIS_PASSWORD"),
-    sentinelPassword: placeholder("SENTINEL_PASSWORD"),
-};
-
-function context(cfg: ClusterConfig, host: HostSpec, secrets: SecretValues) {
+function context(cfg: ClusterConfig, host: HostSpec) {
     const master = initialMaster(cfg);
     return {
         ...cfg,
@@ -48,25 +38,31 @@ function context(cfg: ClusterConfig, host: HostSpec, secrets: SecretValues) {
         installed: installedBinaries(cfg.paths.installDir),
         // Only the first install uses this: later renders keep what Sentinel wrote.
         replicaOf: host.name === master.name ? false : master,
-        redisPassword: secrets.redisPassword,
-        sentinelPassword: secrets.sentinelPassword,
+        dataUsers: dataUsers(cfg).map(userLine),
+        sentinelUsers: sentinelUsers().map(userLine),
+        replicationUser: CLUSTER_USERS.replication,
+        replicationPassword: placeholder("REPLICATION_PASSWORD"),
+        sentinelUser: CLUSTER_USERS.sentinel,
+        sentinelAuthPassword: placeholder("SENTINEL_AUTH_PASSWORD"),
+        peerUser: CLUSTER_USERS.sentinelPeer,
+        peerPassword: placeholder("SENTINEL_PEER_PASSWORD"),
     };
 }
 
-export function renderRedisConf(cfg: ClusterConfig, host: HostSpec, secrets: SecretValues = SECRET_TOKENS): string {
-    return template("redis.conf.hbs")(context(cfg, host, secrets));
+export function renderRedisConf(cfg: ClusterConfig, host: HostSpec): string {
+    return template("redis.conf.hbs")(context(cfg, host));
 }
 
-export function renderSentinelConf(cfg: ClusterConfig, host: HostSpec, secrets: SecretValues = SECRET_TOKENS): string {
-    return template("sentinel.conf.hbs")(context(cfg, host, secrets));
+export function renderSentinelConf(cfg: ClusterConfig, host: HostSpec): string {
+    return template("sentinel.conf.hbs")(context(cfg, host));
 }
 
 export function renderRedisUnit(cfg: ClusterConfig, host: HostSpec): string {
-    return template("redis-server.service.hbs")(context(cfg, host, SECRET_TOKENS));
+    return template("redis-server.service.hbs")(context(cfg, host));
 }
 
 export function renderSentinelUnit(cfg: ClusterConfig, host: HostSpec): string {
-    return template("redis-sentinel.service.hbs")(context(cfg, host, SECRET_TOKENS));
+    return template("redis-sentinel.service.hbs")(context(cfg, host));
 }
 
 export function renderSysctl(): string {

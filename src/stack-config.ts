@@ -6,7 +6,7 @@ import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig, ConfigError, FileProbe, PROJECT, RawConfigInput, hostKeyWarnings, parseClusterConfig } from "./config";
+import { CLUSTER_PASSWORD_KEYS, ClusterConfig, ConfigError, FileProbe, PROJECT, RawConfigInput, hostKeyWarnings, parseClusterConfig } from "./config";
 
 // isConfigSecret is exported by the SDK at run time but marked internal in its typings.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -51,6 +51,12 @@ export interface StackConfig {
     readonly sshPrivateKeyPassword?: pulumi.Output<string>;
     readonly redisPassword: pulumi.Output<string>;
     readonly sentinelPassword: pulumi.Output<string>;
+    /** The cluster's own users' passwords the stack sets (the others are generated). */
+    readonly clusterPasswords: Partial<Record<typeof CLUSTER_PASSWORD_KEYS[number], pulumi.Output<string>>>;
+    /** Set when the stack has a monitor user. */
+    readonly monitorPassword?: pulumi.Output<string>;
+    /** aclUsers' passwords by user name. */
+    readonly userPasswords: Readonly<Record<string, pulumi.Output<string>>>;
 }
 
 /** Validates everything first; on bad input throws a RunError that lists each bad key. */
@@ -80,6 +86,12 @@ export function readStackConfig(
     for (const warning of hostKeyWarnings(cluster)) pulumi.log.warn(warning);
     const cfg = new pulumi.Config(PROJECT);
     const redisPassword = cfg.requireSecret("redisPassword");
+    const set = (k: string) => values[k] !== undefined && values[k] !== "";
+    const clusterPasswords: StackConfig["clusterPasswords"] = {};
+    for (const k of CLUSTER_PASSWORD_KEYS) if (set(k)) clusterPasswords[k] = cfg.requireSecret(k);
+    // One secret object; each user's password is taken from it, still a secret.
+    const allUserPasswords = cluster.acl.users.length > 0 ? cfg.requireSecretObject<Record<string, string>>("aclUserPasswords") : undefined;
+    const userPasswords = Object.fromEntries(cluster.acl.users.map((u) => [u.name, allUserPasswords!.apply((p) => p[u.name])]));
     return {
         cluster,
         ...(cluster.localDocker ? {} : { sshPrivateKey: cfg.requireSecret("sshPrivateKey") }),
@@ -87,5 +99,8 @@ export function readStackConfig(
         redisPassword,
         // Pulumi.yaml declares "" as its default: unset means "same as redisPassword".
         sentinelPassword: values["sentinelPassword"] ? cfg.requireSecret("sentinelPassword") : redisPassword,
+        clusterPasswords,
+        ...(cluster.acl.monitor ? { monitorPassword: cfg.requireSecret("monitorPassword") } : {}),
+        userPasswords,
     };
 }

@@ -8,14 +8,16 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { ClusterConfig } from "../config";
+import { CLUSTER_USERS, dataDryRuns, dataUsers, sentinelUsers, userLine } from "../acl";
+import { CLUSTER_PASSWORD_KEYS, ClusterConfig } from "../config";
 import { TIMEOUTS } from "../host/layout";
 import { asRoot, commandLine } from "../host/script";
-import { secretsFileText } from "../host/secrets";
+import { BaseSecret, MONITOR_SECRET, secretsFileText, userSecret } from "../host/secrets";
 import * as verbs from "../host/verbs";
 import { planCluster } from "../plan";
 import { ConnectionSettings, Endpoint, VerifiedCluster, connectionSettings, parseVerifyOutput } from "../verify";
 import { DataNode } from "./data-node";
+import { GeneratedPassword } from "./generated-password";
 import { SentinelNode } from "./sentinel-node";
 import { SshAccess, connectionFor, hostStep, pinnedHostKey } from "./step";
 
@@ -31,13 +33,31 @@ export interface RedisSentinelClusterArgs {
      * Default none: each host's configured hostKey.
      */
     readonly hostKeys?: Readonly<Record<string, pulumi.Input<string>>>;
-    /** Password of the data nodes (clients, replication, Sentinel); a secret. */
+    /** Password of the data nodes' `default` user (password-only clients); a secret. */
     readonly redisPassword: pulumi.Input<string>;
-    /** Password of the Sentinels; a secret. Default: `redisPassword`. */
+    /** Password of the Sentinels' `default` user; a secret. Default: `redisPassword`. */
     readonly sentinelPassword?: pulumi.Input<string>;
+    /**
+     * Passwords of the cluster's own users (acl.ts CLUSTER_USERS); secrets.
+     * Default for each one left out: generated once and kept in the stack's state.
+     */
+    readonly clusterPasswords?: Partial<Readonly<Record<ClusterPasswordKey, pulumi.Input<string>>>>;
+    /** Password of the `monitor` user; a secret. Required when config.acl.monitor, else unused. */
+    readonly monitorPassword?: pulumi.Input<string>;
+    /** Passwords of config.acl.users, by user name; secrets. Default none (required for each user). */
+    readonly userPasswords?: Readonly<Record<string, pulumi.Input<string>>>;
     /** Seconds the verification waits for the cluster to settle. Default 90. */
     readonly verifyTimeoutSeconds?: number;
 }
+
+export type ClusterPasswordKey = typeof CLUSTER_PASSWORD_KEYS[number];
+/** The host secret each cluster password goes to. */
+const CLUSTER_PASSWORD_SECRETS: Readonly<Record<ClusterPasswordKey, BaseSecret>> = {
+    deployerPassword: "DEPLOYER_PASSWORD",
+    replicationPassword: "REPLICATION_PASSWORD",
+    sentinelAuthPassword: "SENTINEL_AUTH_PASSWORD",
+    sentinelPeerPassword: "SENTINEL_PEER_PASSWORD",
+};
 
 /** Short hash of the hosts' pinned keys, in host order: changes when a host is a new machine. */
 export function hostsRevision(hostKeys: readonly string[]): string {
@@ -62,11 +82,18 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         };
         const plan = planCluster(cfg);
         const ctx = plan.context;
-        // One secret carries every secret a host holds to its root-only file.
-        const secretsFile = secretsFileText({
-            REDIS_PASSWORD: args.redisPassword,
-            SENTINEL_PASSWORD: args.sentinelPassword ?? args.redisPassword,
-        });
+        // One secret carries every secret a host holds to its root-only file. The
+        // cluster's own users' passwords the stack leaves out are generated once.
+        const clusterPasswords = CLUSTER_PASSWORD_KEYS.map((k): [string, pulumi.Input<string>] => [CLUSTER_PASSWORD_SECRETS[k],
+            args.clusterPasswords?.[k] ?? new GeneratedPassword(`${name}-${k}`, { purpose: k }, { parent: this }).value]);
+        const monitor: [string, pulumi.Input<string>][] = cfg.acl.monitor ? [[MONITOR_SECRET, required(args.monitorPassword, "monitorPassword")]] : [];
+        const secretsFile = secretsFileText([
+            ["REDIS_PASSWORD", args.redisPassword],
+            ["SENTINEL_PASSWORD", args.sentinelPassword ?? args.redisPassword],
+            ...clusterPasswords,
+            ...monitor,
+            ...cfg.acl.users.map((u): [string, pulumi.Input<string>] => [userSecret(u.name), required(args.userPasswords?.[u.name], `userPasswords.${u.name}`)]),
+        ]);
 
         // Every host proves who it is (the pinned host key), that the key logs in and
         // that root is at hand before anything is put on any host: a wrong pin or a
@@ -94,10 +121,27 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             config: cfg, plan: hp, context: ctx, dataNode: nodes.get(hp.host.name)!, startAfter: allData,
         }, { parent: this }));
 
+        // The users, on every host before any link uses a new password: first every
+        // current and previous password valid, then replication and Sentinel logins
+        // switched live. Both run again whenever a password (stdin) or a user's rules
+        // (the command) change; a rotation ends with the retire steps after the
+        // verification. An up that changes neither runs none of them.
+        const userLines = (users: ReturnType<typeof dataUsers>) => users.map(userLine).join("\n");
+        const aclInputs = { dataUsers: userLines(dataUsers(cfg)), sentinelUsers: userLines(sentinelUsers()) };
+        const hostSteps = (n: DataNode) => [...n.steps, ...this.sentinels.filter((s) => s.host === n.host).flatMap((s) => s.steps)];
+        const aclAdd = this.dataNodes.map((n) => hostStep("acl-add", { host: n.host, connection: n.connection, parent: n },
+            verbs.acl(ctx, { phase: "add", ...aclInputs }), { stdin: secretsFile, dependsOn: hostSteps(n) }));
+        const authLinks = this.dataNodes.map((n) => hostStep("auth-links", { host: n.host, connection: n.connection, parent: n },
+            verbs.authLinks(ctx, {
+                replUser: CLUSTER_USERS.replication, replSecret: CLUSTER_PASSWORD_SECRETS.replicationPassword,
+                sentinelUser: CLUSTER_USERS.sentinel, sentinelSecret: CLUSTER_PASSWORD_SECRETS.sentinelAuthPassword,
+                peerUser: CLUSTER_USERS.sentinelPeer, peerSecret: CLUSTER_PASSWORD_SECRETS.sentinelPeerPassword,
+            }), { stdin: secretsFile, dependsOn: aclAdd }));
+
         // The rolling restart: one host at a time, replicas first, the current master
         // last; each step is a no-op unless a change on its host waits for a restart.
         const revisionOf = new Map(plan.hosts.map((hp) => [hp.host.name, hp.restartRevision]));
-        let previous: pulumi.Resource[] = [...this.dataNodes.flatMap((n) => n.steps), ...this.sentinels.flatMap((n) => n.steps)];
+        let previous: pulumi.Resource[] = [...this.dataNodes.flatMap((n) => n.steps), ...this.sentinels.flatMap((n) => n.steps), ...authLinks];
         for (const step of plan.roll) {
             const node = nodes.get(step.host.name)!;
             previous = [hostStep(step.pass === "replicas" ? "restart" : "restart-master",
@@ -125,10 +169,23 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             create: identities.apply((keys) => commandLine(master.sshUser, verbs.verify(ctx, {
                 nodes: cfg.hosts.map((h) => `${h.name}=${h.announceAddress}`),
                 verifyTimeout: args.verifyTimeoutSeconds ?? TIMEOUTS.verify,
+                userLogins: [
+                    ...dataUsers(cfg).filter((u) => u.secret !== undefined).map((u) => `data ${u.name} ${u.secret}`),
+                    ...sentinelUsers().map((u) => `sentinel ${u.name} ${u.secret}`),
+                ].join("\n"),
+                dryRuns: dataDryRuns(cfg).map((d) => `${d.user} ${d.allowed ? "allow" : "deny"} ${d.command}`).join("\n"),
+                internalDataUsers: dataUsers(cfg).filter((u) => u.internal).map((u) => u.name),
+                internalSentinelUsers: sentinelUsers().filter((u) => u.internal).map((u) => u.name),
             })) + ` # revision ${plan.revision} hosts ${hostsRevision(keys)}`),
             stdin: secretsFile,
             addPreviousOutputInEnv: false,
         }, { parent: this, dependsOn: [forgetStale] });
+
+        // The rotation's end, once the cluster is verified with the new passwords: the
+        // old ones stop working (an application's stay while keepPreviousAppPasswords).
+        this.dataNodes.forEach((n) => hostStep("acl-retire", { host: n.host, connection: n.connection, parent: n },
+            verbs.acl(ctx, { phase: "retire", ...aclInputs, keepPrevious: cfg.acl.keepPreviousAppPasswords ? "yes" : "no" }),
+            { stdin: secretsFile, dependsOn: [verify] }));
 
         // The report holds addresses and names only; a provider that marks stdout
         // secret because stdin was one would otherwise hide the outputs.
@@ -137,4 +194,9 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         this.connection = connectionSettings(cfg.masterName, this.sentinelEndpoints);
         this.registerOutputs({ verified: this.verified });
     }
+}
+
+function required<T>(v: T | undefined, what: string): T {
+    if (v === undefined) throw new Error(`RedisSentinelCluster: ${what} is required by the configuration`);
+    return v;
 }

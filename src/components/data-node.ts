@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { ClusterConfig } from "../config";
+import { ClusterConfig, HostSpec } from "../config";
 import { HostContext, REDIS_UNIT, STAGE_DIR, SYSCTL_FILE, THP_FILE, installedBinaries, unitFile, withRenderedCopy } from "../host/layout";
 import { shq } from "../host/script";
 import * as verbs from "../host/verbs";
@@ -39,6 +39,8 @@ export class DataNode extends pulumi.ComponentResource {
     readonly install: command.remote.Command;
     /** The stored secrets file. */
     readonly secrets: command.remote.Command;
+    /** The host it runs on. */
+    readonly host: HostSpec;
     readonly connection: command.types.input.remote.ConnectionArgs;
     /** Every step that puts something on the host: the rolling restart waits for all of them. */
     readonly steps: readonly pulumi.Resource[];
@@ -47,6 +49,7 @@ export class DataNode extends pulumi.ComponentResource {
         super("redis-sentinel:index:DataNode", name, {}, opts);
         const { config: cfg, plan, context: ctx } = args;
         const { host } = plan;
+        this.host = host;
         const p = cfg.paths;
         this.connection = connectionFor(host, args.ssh);
         const s: HostStepArgs = { host, connection: this.connection, parent: this };

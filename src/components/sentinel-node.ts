@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { ClusterConfig } from "../config";
+import { ClusterConfig, HostSpec } from "../config";
 import { HostContext, SENTINEL_UNIT, unitFile, withRenderedCopy } from "../host/layout";
 import { shq } from "../host/script";
 import * as verbs from "../host/verbs";
@@ -26,6 +26,8 @@ export interface SentinelNodeArgs {
 }
 
 export class SentinelNode extends pulumi.ComponentResource {
+    /** The host it runs on. */
+    readonly host: HostSpec;
     /** The running redis-sentinel service. */
     readonly service: command.remote.Command;
     /** Every step that puts something on the host. */
@@ -35,6 +37,7 @@ export class SentinelNode extends pulumi.ComponentResource {
         super("redis-sentinel:index:SentinelNode", name, {}, opts);
         const { config: cfg, plan, context: ctx, dataNode } = args;
         const { host } = plan;
+        this.host = host;
         const s: HostStepArgs = { host, connection: dataNode.connection, parent: this };
 
         const conf = hostStep("sentinel-config", s, verbs.applyConfig(ctx, {

@@ -6,7 +6,8 @@
  * import it freely.
  */
 import { ClusterConfig } from "../config";
-import { SECRET_PLACEHOLDER, SECRET_NAMES, SecretName } from "./secrets";
+import { CLUSTER_USERS, dataUsers } from "../acl";
+import { BASE_SECRETS, HASHES_PLACEHOLDER, MONITOR_SECRET, SECRET_PLACEHOLDER, userSecret } from "./secrets";
 
 /** Where the deployer keeps its own files on a host (root-owned). */
 export const DEPLOY_DIR = "/var/lib/redis-sentinel-pulumi";
@@ -38,7 +39,18 @@ const RENDERED_SUFFIX = ".rendered";
  */
 export const RESTART_DIRECTIVES = [
     "port", "bind", "daemonize", "supervised", "logfile", "dir", "dbfilename",
-    "appendfilename", "appenddirname", "requirepass", "masterauth",
+    "appendfilename", "appenddirname",
+] as const;
+
+/**
+ * Directives that hold credentials: the acl and auth-links steps change them
+ * live (ACL SETUSER, CONFIG SET, SENTINEL SET), so a config step neither applies
+ * nor restarts for them. Sentinel's per-master and sentinel-level options are
+ * named as the config step's diff names them ("sentinel auth-pass").
+ */
+export const AUTH_DIRECTIVES = [
+    "user", "requirepass", "masteruser", "masterauth",
+    "sentinel auth-user", "sentinel auth-pass", "sentinel sentinel-user", "sentinel sentinel-pass",
 ] as const;
 
 /** Per-master Sentinel options changed live with SENTINEL SET; any other Sentinel change needs a restart. */
@@ -58,13 +70,29 @@ export const TIMEOUTS = {
     sentinelsAgree: 10,
     /** One probe of another host's Sentinel (joining, leaving). */
     peerProbe: 3,
+    /** How far back the verification reads ACL LOG for denials of the cluster's own users. */
+    aclLogWindow: 120,
 } as const;
 
-/** Which secret authenticates the deployer to a data node and to a Sentinel. */
-export const AUTH_SECRETS: { readonly data: SecretName; readonly sentinel: SecretName } = {
-    data: "REDIS_PASSWORD",
-    sentinel: "SENTINEL_PASSWORD",
-};
+/**
+ * How the deployer authenticates: as its own user on a data node, as `default`
+ * on a Sentinel. Until a stack's first ACL deploy has finished, the data nodes
+ * do not know the deployer user yet; then the default user's secret (the
+ * password-only clusters' one) is tried first.
+ */
+export const DEPLOYER_AUTH = {
+    dataUser: CLUSTER_USERS.deployer,
+    dataSecret: "DEPLOYER_PASSWORD",
+    dataFallbackUser: "default",
+    dataFallbackSecret: "REDIS_PASSWORD",
+    sentinelUser: "default",
+    sentinelSecret: "SENTINEL_PASSWORD",
+} as const;
+
+/** Every secret a host of this cluster holds. */
+export function secretNames(cfg: ClusterConfig): string[] {
+    return [...BASE_SECRETS, ...(cfg.acl.monitor ? [MONITOR_SECRET] : []), ...cfg.acl.users.map((u) => userSecret(u.name))];
+}
 
 /**
  * The facts every host script gets, whatever its verb. Tests build one with
@@ -89,16 +117,27 @@ export interface HostContext {
     readonly sentinelUnit: string;
     readonly restartDirectives: readonly string[];
     readonly sentinelLiveOptions: readonly string[];
+    /** Changed by the acl and auth-links steps only (AUTH_DIRECTIVES), one per line (some are two words). */
+    readonly authDirectives: string;
     readonly secretNames: readonly string[];
     /** printf format of a secret's placeholder in rendered files, `%s` the secret's name. */
     readonly secretPlaceholder: string;
+    /** printf format of the placeholder of a password's hashes (current and previous). */
+    readonly hashesPlaceholder: string;
+    readonly dataAuthUser: string;
     readonly dataAuthSecret: string;
+    readonly dataFallbackUser: string;
+    readonly dataFallbackSecret: string;
+    readonly sentinelAuthUser: string;
     readonly sentinelAuthSecret: string;
+    /** Secrets of the applications' users, whose previous values keepPreviousAppPasswords keeps. */
+    readonly appSecrets: readonly string[];
     readonly rollTimeout: number;
     readonly serviceStartTimeout: number;
     readonly catchUpTimeout: number;
     readonly sentinelsAgreeTimeout: number;
     readonly peerProbeTimeout: number;
+    readonly aclLogWindow: number;
 }
 
 export function hostContext(cfg: ClusterConfig): HostContext {
@@ -118,15 +157,23 @@ export function hostContext(cfg: ClusterConfig): HostContext {
         sentinelUnit: SENTINEL_UNIT,
         restartDirectives: RESTART_DIRECTIVES,
         sentinelLiveOptions: SENTINEL_LIVE_OPTIONS,
-        secretNames: SECRET_NAMES,
+        authDirectives: AUTH_DIRECTIVES.join("\n"),
+        secretNames: secretNames(cfg),
         secretPlaceholder: SECRET_PLACEHOLDER,
-        dataAuthSecret: AUTH_SECRETS.data,
-        sentinelAuthSecret: AUTH_SECRETS.sentinel,
+        hashesPlaceholder: HASHES_PLACEHOLDER,
+        dataAuthUser: DEPLOYER_AUTH.dataUser,
+        dataAuthSecret: DEPLOYER_AUTH.dataSecret,
+        dataFallbackUser: DEPLOYER_AUTH.dataFallbackUser,
+        dataFallbackSecret: DEPLOYER_AUTH.dataFallbackSecret,
+        sentinelAuthUser: DEPLOYER_AUTH.sentinelUser,
+        sentinelAuthSecret: DEPLOYER_AUTH.sentinelSecret,
+        appSecrets: ["SENTINEL_PASSWORD", ...dataUsers(cfg).filter((u) => u.app && u.secret !== undefined).map((u) => u.secret!)],
         rollTimeout: TIMEOUTS.roll,
         serviceStartTimeout: TIMEOUTS.serviceStart,
         catchUpTimeout: TIMEOUTS.catchUp,
         sentinelsAgreeTimeout: TIMEOUTS.sentinelsAgree,
         peerProbeTimeout: TIMEOUTS.peerProbe,
+        aclLogWindow: TIMEOUTS.aclLogWindow,
     };
 }
 

@@ -10,20 +10,21 @@ import { HostContext } from "./layout";
 
 export type Verb =
     | "prepare" | "put-file" | "put-secrets" | "install-binaries" | "apply-config"
-    | "service" | "restart" | "handover" | "leave" | "tidy" | "verify";
+    | "service" | "restart" | "handover" | "leave" | "tidy" | "verify" | "acl" | "auth-links";
 
 type Lib = "secrets" | "redis" | "deadline" | "listening-port" | "sentinel" | "apply-config" | "roll";
 type ContextKey = keyof HostContext;
 
 /** The context each shell helper reads. */
 const LIB_CONTEXT: Readonly<Record<Lib, readonly ContextKey[]>> = {
-    "secrets": ["secretNames", "secretPlaceholder"],
-    "redis": ["redisCli", "dataAuthSecret", "sentinelAuthSecret", "peerProbeTimeout"],
+    "secrets": ["secretNames", "secretPlaceholder", "hashesPlaceholder"],
+    "redis": ["redisCli", "dataAuthUser", "dataAuthSecret", "dataFallbackUser", "dataFallbackSecret", "sentinelAuthUser", "sentinelAuthSecret",
+        "peerProbeTimeout"],
     "deadline": [],
     "listening-port": [],
     "sentinel": ["masterName", "rollTimeout"],
     "apply-config": ["secretsFile", "serviceUser", "masterName", "redisUnit", "sentinelUnit", "restartDirectives", "sentinelLiveOptions",
-        "pendingDir", "renderedSuffix"],
+        "authDirectives", "pendingDir", "renderedSuffix"],
     "roll": ["redisConf", "sentinelConf", "renderedSuffix", "redisPort", "sentinelPort", "redisUnit", "sentinelUnit", "pendingDir", "masterName",
         "rollTimeout", "catchUpTimeout", "sentinelsAgreeTimeout"],
 };
@@ -42,7 +43,9 @@ const VERBS: Readonly<Record<Verb, { readonly libs: readonly Lib[]; readonly con
     "handover": { libs: ROLL_LIBS, context: ["secretsFile"] },
     "leave": { libs: ROLL_LIBS, context: ["secretsFile"] },
     "tidy": { libs: ROLL_LIBS, context: ["secretsFile"] },
-    "verify": { libs: ["secrets", "redis", "deadline"], context: ["masterName", "redisPort", "sentinelPort"] },
+    "verify": { libs: ["secrets", "redis", "deadline"], context: ["masterName", "redisPort", "sentinelPort", "aclLogWindow"] },
+    "acl": { libs: ["secrets", "redis", "listening-port", "apply-config"], context: ["redisPort", "sentinelPort", "redisConf", "sentinelConf", "appSecrets"] },
+    "auth-links": { libs: ["secrets", "redis", "listening-port", "apply-config"], context: ["redisPort", "sentinelPort", "redisConf", "sentinelConf"] },
 };
 
 const SH_DIR = path.join(__dirname, "sh");

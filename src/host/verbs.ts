@@ -93,6 +93,43 @@ export interface VerifyInputs {
     /** "name=address" of every host. */
     readonly nodes: readonly string[];
     readonly verifyTimeout: number;
+    /** "data|sentinel USER SECRET" lines: each must log in on every node with its current password. */
+    readonly userLogins: string;
+    /** "USER allow|deny COMMAND..." lines, asked of ACL DRYRUN on every data node. */
+    readonly dryRuns: string;
+    /** The cluster's own users on the data nodes and on the Sentinels: none may be denied in ACL LOG. */
+    readonly internalDataUsers: readonly string[];
+    readonly internalSentinelUsers: readonly string[];
 }
 /** Waits until the cluster is as asked, then prints it as JSON (secrets on stdin). */
 export const verify = (ctx: HostContext, i: VerifyInputs): HostScript => hostScript("verify", ctx, { ...i });
+
+export interface AclInputs {
+    /** add: current and previous passwords valid; retire: previous ones dropped. */
+    readonly phase: "add" | "retire";
+    /** The data node's `user` lines (acl.ts userLine), one per line. */
+    readonly dataUsers: string;
+    /** The Sentinel's `user` lines. */
+    readonly sentinelUsers: string;
+}
+export interface AclRetireInputs extends AclInputs {
+    readonly phase: "retire";
+    /** "yes": the applications' previous passwords stay (keepPreviousAppPasswords). */
+    readonly keepPrevious: "yes" | "no";
+}
+/** Sets this host's ACL users live and in its files (secrets on the host). */
+export const acl = (ctx: HostContext, i: (AclInputs & { readonly phase: "add" }) | AclRetireInputs): HostScript =>
+    hostScript("acl", ctx, { keepPrevious: "no", ...i });
+
+export interface AuthLinksInputs {
+    readonly replUser: string;
+    readonly replSecret: string;
+    /** The user Sentinels log in to the data nodes as. */
+    readonly sentinelUser: string;
+    readonly sentinelSecret: string;
+    /** The user Sentinels log in to each other as. */
+    readonly peerUser: string;
+    readonly peerSecret: string;
+}
+/** Switches replication and Sentinel logins to the current passwords, live. */
+export const authLinks = (ctx: HostContext, i: AuthLinksInputs): HostScript => hostScript("auth-links", ctx, { ...i });

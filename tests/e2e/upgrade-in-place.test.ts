@@ -1,19 +1,24 @@
 /**
  * An existing stack upgrades in place to this code: a cluster deployed by an
- * earlier commit of this project (checked out by the test) takes `pulumi up`
- * with the current code. Steps whose command text changed may run again, but
- * nothing is created, replaced or deleted, no service restarts, no file on a
- * host changes, the master stays, and the next `up` changes nothing.
+ * earlier commit of this project (checked out by the test), the last one whose
+ * nodes all used one password (requirepass/masterauth, no ACL users), takes
+ * `pulumi up` with the current code while a Sentinel-aware writer writes. The
+ * ACL users appear live: their steps and generated passwords are created,
+ * other steps may run again, but nothing is replaced or deleted, no service
+ * restarts, no acknowledged write is lost and no command fails, the master
+ * stays, only the config and secrets files change, and the next `up` changes
+ * nothing.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, Stack, TestHosts, configureCluster, freshHosts, hostEntries, run } from "./lib";
+import { describeErrors, recordWrites } from "../../src/drill";
+import { ROOT, RunResult, Stack, TestHosts, configureCluster, freshHosts, hostEntries, onHost, run, waitFor } from "./lib";
 import { ClusterProbe, deployedFileHashes, servicePids } from "./probe";
 
-/** The last commit before the host boundary moved to src/host (verbs, named inputs) and src/components. */
-const BEFORE = "148c1c8";
+/** The last commit before ACL users (issue 11): every node used requirepass and masterauth. */
+const BEFORE = "a601adb";
 const NAME = "inplace";
 const PASSWORD = "inplace-Redis-password-0123456789";
 const version = process.env.REDIS_TEST_VERSION ?? "";
@@ -52,22 +57,54 @@ describe("an existing stack upgrades in place", () => {
         expect(await probe.masterIndex()).toBe(1);
     });
 
-    it("takes the current code with nothing replaced, restarted or changed on a host, then changes nothing", async () => {
+    it("takes the current code live: ACL users added, nothing replaced or restarted, no write lost or refused, then changes nothing", async () => {
         const pids = everyHost((i) => servicePids(i));
         const files = everyHost((i) => deployedFileHashes(i, version));
         for (const f of files) expect(f).not.toMatch(/^- /m);
+        expect(probe.cli(1, "ACL USERS")).toBe("default");
         // The same stack (backend and config), now run from this checkout.
         fs.copyFileSync(path.join(oldDir, `Pulumi.${NAME}.yaml`), path.join(ROOT, `Pulumi.${NAME}.yaml`));
 
         const steps = stack.previewSteps();
         console.log(`measured: upgrade in place previews ${steps.length} step(s): ${steps.join(", ")}`);
-        for (const s of steps) expect(s).toMatch(/^update /);
+        const created = steps.filter((s) => s.startsWith("create ")).map((s) => s.slice(7)).sort();
+        expect(created).toEqual([
+            ...everyHost((i) => [`host${i}-acl-add`, `host${i}-acl-retire`, `host${i}-auth-links`]).flat(),
+            "redis-deployerPassword", "redis-replicationPassword", "redis-sentinelAuthPassword", "redis-sentinelPeerPassword",
+        ].sort());
+        for (const s of steps) expect(s).toMatch(/^(update|create) /);
 
-        const up = stack.up();
-        expect(up.stdout).not.toMatch(/\b\d+ (created|replaced|deleted)\b/);
+        let up: RunResult | undefined;
+        const w = await recordWrites(probe.target(), async () => { up = await stack.upAsync(); });
+        const failed = Object.values(w.errors).reduce((a, b) => a + b, 0);
+        console.log(`measured: password-only -> ACL upgrade in place (${up!.seconds.toFixed(1)} s): writes acknowledged ${w.writesAcknowledged}, ` +
+            `lost ${w.writesLost}, failed commands ${failed} (${describeErrors(w.errors)}), longest write pause ${w.writePauseSeconds} s`);
+        expect(up!.stdout).not.toMatch(/\b\d+ (replaced|deleted)\b/);
+        expect(w.writesLost).toBe(0);
+        expect(failed).toBe(0);
         expect(everyHost((i) => servicePids(i))).toEqual(pids);
-        expect(everyHost((i) => deployedFileHashes(i, version))).toEqual(files);
         expect(await probe.masterIndex()).toBe(1);
+
+        // What changed on the hosts: the config files (ACL users, the replication and
+        // Sentinel logins) and the secrets file; no unit, binary or kernel setting.
+        const changed = (before: string, after: string) => after.split("\n").filter((l) => !before.split("\n").includes(l)).map((l) => l.split(/\s+/)[1]);
+        everyHost((i) => expect(changed(files[i - 1], deployedFileHashes(i, version)).sort()).toEqual([
+            "/etc/redis/redis.conf", "/etc/redis/redis.conf.rendered", "/etc/redis/sentinel.conf.rendered", "/var/lib/redis-sentinel-pulumi/secrets.env",
+        ]));
+        for (const i of [1, 2, 3]) {
+            const conf = onHost(i, "cat /etc/redis/redis.conf /etc/redis/sentinel.conf").stdout;
+            expect(conf).not.toMatch(/^requirepass /m);
+            expect(conf).toMatch(/^masteruser replication$/m);
+            expect(conf).toMatch(/^sentinel auth-user mymaster sentinel$/m);
+            expect(onHost(i, "cut -d= -f1 /var/lib/redis-sentinel-pulumi/secrets.env").stdout).not.toMatch(/^(PREVIOUS_|NEW_SECRETS)/m);
+        }
+        // Password-only clients keep working (the default user), and the links now use their own users.
+        expect(probe.cli(1, "ACL USERS").split("\n").sort()).toEqual(["default", "deployer", "replication", "sentinel"]);
+        probe.cli(1, "CLIENT KILL TYPE replica");
+        await waitFor("both replicas back, logged in as replication", () => {
+            const replicas = probe.cli(1, "CLIENT LIST TYPE replica").split("\n").filter((l) => l.includes("user=replication"));
+            return replicas.length === 2 ? true : undefined;
+        }, 30_000);
 
         stack.up(["--expect-no-changes"]);
         expect(everyHost((i) => servicePids(i))).toEqual(pids);

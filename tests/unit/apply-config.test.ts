@@ -4,6 +4,7 @@
  * time survives every deploy, live changes go through CONFIG SET / SENTINEL SET,
  * and a change that needs a restart waits, marked, for the rolling restart.
  */
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -11,8 +12,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { parseClusterConfig } from "../../src/config";
 import { renderRedisConf, renderSentinelConf } from "../../src/render";
 import * as verbs from "../../src/host/verbs";
-import { HOSTS, raw } from "./fixtures";
-import { runScript, testContext } from "./host-scripts";
+import { HOSTS, raw, rawWithSecrets } from "./fixtures";
+import { TEST_SECRETS, fakeCliPrelude, runScript, testContext, writeSecrets } from "./host-scripts";
 
 let dir: string;
 let cliLog: string;
@@ -20,10 +21,9 @@ let cliLog: string;
 beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "apply-config-"));
     cliLog = path.join(dir, "cli.log");
-    fs.writeFileSync(path.join(dir, "secrets.env"), "REDIS_PASSWORD=r-pass-0123456789abc\nSENTINEL_PASSWORD=s-pass-0123456789abc\n");
-    // A stand-in for redis-cli: logs its arguments and the auth it got; PONG only while "running".
-    fs.writeFileSync(path.join(dir, "redis-cli"), `#!/bin/sh
-echo "AUTH=$REDISCLI_AUTH $*" >> ${JSON.stringify(cliLog)}
+    writeSecrets(dir);
+    // A stand-in for redis-cli: logs its arguments and the user and password it got; PONG only while "running".
+    fs.writeFileSync(path.join(dir, "redis-cli"), `${fakeCliPrelude(cliLog)}
 case "$*" in
   *PING*) [ -f ${JSON.stringify(path.join(dir, "running"))} ] && echo PONG ;;
   *) echo OK ;;
@@ -31,8 +31,8 @@ esac
 `, { mode: 0o755 });
 });
 
-function apply(kind: "redis" | "sentinel", target: string, rendered: string, peers = "", port = kind === "redis" ? 6379 : 26379) {
-    const script = verbs.applyConfig(testContext(dir), { kind, target, port, self: "10.0.0.2", peers: peers.split(" ").filter((p) => p !== "") });
+function apply(kind: "redis" | "sentinel", target: string, rendered: string, peers = "", port = kind === "redis" ? 6379 : 26379, config = cfg) {
+    const script = verbs.applyConfig(testContext(dir, {}, config), { kind, target, port, self: "10.0.0.2", peers: peers.split(" ").filter((p) => p !== "") });
     return runScript(script, dir, rendered);
 }
 /** Stand-ins for systemctl and ss: the unit is active as PID 4242, listening on `port`. */
@@ -53,6 +53,12 @@ const pending = () => (fs.existsSync(path.join(dir, "pending")) ? fs.readdirSync
 const cfg = parseClusterConfig(raw());
 const cfgWith = (o: Record<string, string>) => parseClusterConfig(raw(o));
 const [h1, h2] = cfg.hosts;
+/** What an ACL user's line holds for a password: `#` and its sha256. */
+const hash = (password: string) => `#${crypto.createHash("sha256").update(password).digest("hex")}`;
+const S = TEST_SECRETS;
+/** As the data nodes log the deployer in (redis.sh), and the Sentinels' default user. */
+const DATA = `USER=deployer AUTH=${S.DEPLOYER_PASSWORD}`;
+const SENTINEL = `USER=default AUTH=${S.SENTINEL_PASSWORD}`;
 
 describe("apply-config for redis.conf", () => {
     it("installs the rendered file on first install with the secrets filled in", () => {
@@ -60,12 +66,29 @@ describe("apply-config for redis.conf", () => {
         const r = apply("redis", target, renderRedisConf(cfg, h2));
         expect(r.code).toBe(0);
         const text = fs.readFileSync(target, "utf8");
-        expect(text).toContain("requirepass r-pass-0123456789abc\n");
-        expect(text).toContain("masterauth r-pass-0123456789abc\n");
+        // Every user with its password's hash; the replication login with the password itself.
+        expect(text).toContain(`user default reset on ${hash(S.REDIS_PASSWORD)} ~* &* +@all\n`);
+        expect(text).toContain(`user deployer reset on ${hash(S.DEPLOYER_PASSWORD)} ~* &* +@all\n`);
+        expect(text).toContain(`user replication reset on ${hash(S.REPLICATION_PASSWORD)} resetchannels -@all +psync +replconf +ping\n`);
+        expect(text).toMatch(new RegExp(`^user sentinel reset on ${hash(S.SENTINEL_AUTH_PASSWORD)} resetchannels &__sentinel__:hello -@all `, "m"));
+        expect(text).toContain(`masteruser replication\nmasterauth ${S.REPLICATION_PASSWORD}\n`);
+        expect(text).not.toMatch(/^requirepass/m);
+        expect(text).not.toMatch(/^user monitor/m);
         expect(text).toContain("replicaof 10.0.0.1 6379\n");
         expect(text).not.toContain("@@");
         expect(fs.statSync(target).mode & 0o777).toBe(0o640);
         expect(fs.readFileSync(`${target}.rendered`, "utf8")).toBe(renderRedisConf(cfg, h2));
+    });
+
+    it("lists a password's previous values after the current one while a rotation is in progress", () => {
+        writeSecrets(dir, {}, ["PREVIOUS_REDIS_PASSWORD=r-old-2-0123456789ab r-old-1-0123456789ab"]);
+        const target = path.join(dir, "redis.conf");
+        expect(apply("redis", target, renderRedisConf(cfg, h2)).code).toBe(0);
+        const text = fs.readFileSync(target, "utf8");
+        expect(text).toContain(`user default reset on ${hash(S.REDIS_PASSWORD)} ${hash("r-old-2-0123456789ab")} ${hash("r-old-1-0123456789ab")} ~* &* +@all\n`);
+        // The others are not rotating: their current password only.
+        expect(text).toContain(`user deployer reset on ${hash(S.DEPLOYER_PASSWORD)} ~* &* +@all\n`);
+        expect(text).not.toContain("r-old");
     });
 
     it("keeps the replicaof Sentinel wrote after a failover, and changes nothing else", () => {
@@ -80,7 +103,9 @@ describe("apply-config for redis.conf", () => {
         expect(calls()).toEqual([]);
         const after = fs.readFileSync(target, "utf8");
         expect(after).toContain("replicaof 10.0.0.3 6379\n");
-        expect(after.split("\n").filter((l) => l.startsWith("requirepass"))).toEqual(before.split("\n").filter((l) => l.startsWith("requirepass")));
+        const credentials = (t: string) => t.split("\n").filter((l) => /^(user|masteruser|masterauth) /.test(l));
+        expect(credentials(before)).toHaveLength(6);
+        expect(credentials(after)).toEqual(credentials(before));
     });
 
     it("drops the initial replicaof of a replica that Sentinel promoted", () => {
@@ -103,8 +128,8 @@ describe("apply-config for redis.conf", () => {
         expect(r.err).toBe("");
         expect(r.code).toBe(0);
         expect(calls()).toEqual([
-            "AUTH=r-pass-0123456789abc -h 127.0.0.1 -p 6379 CONFIG SET maxmemory 512mb",
-            "AUTH=r-pass-0123456789abc -h 127.0.0.1 -p 6379 CONFIG SET maxmemory-policy allkeys-lru",
+            `${DATA} -h 127.0.0.1 -p 6379 CONFIG SET maxmemory 512mb`,
+            `${DATA} -h 127.0.0.1 -p 6379 CONFIG SET maxmemory-policy allkeys-lru`,
         ]);
         const text = fs.readFileSync(target, "utf8");
         expect(text).toContain("maxmemory 512mb\n");
@@ -115,10 +140,9 @@ describe("apply-config for redis.conf", () => {
         const target = path.join(dir, "redis.conf");
         apply("redis", target, renderRedisConf(cfg, h2));
         // The server answers on the port it runs on (6379), not on the new one.
-        fs.writeFileSync(path.join(dir, "redis-cli"), `#!/bin/sh
-echo "AUTH=$REDISCLI_AUTH $*" >> ${JSON.stringify(cliLog)}
+        fs.writeFileSync(path.join(dir, "redis-cli"), `${fakeCliPrelude(cliLog)}
 case "$*" in
-  *"-p 6379 PING"*) echo PONG ;;
+  "-h 127.0.0.1 -p 6379 PING") echo PONG ;;
   *PING*) echo "Could not connect to Redis" ;;
   *) echo OK ;;
 esac
@@ -130,7 +154,7 @@ esac
         expect(r.code).toBe(0);
         expect(r.out).toContain("redis: needs a restart for: port (done by the rolling restart step)");
         // The live-settable part still applies live; the port waits for the restart.
-        expect(calls()).toEqual(["AUTH=r-pass-0123456789abc -h 127.0.0.1 -p 6379 CONFIG SET maxmemory 100mb"]);
+        expect(calls()).toEqual([`${DATA} -h 127.0.0.1 -p 6379 CONFIG SET maxmemory 100mb`]);
         expect(fs.readFileSync(target, "utf8")).toContain("port 6380\n");
         expect(pending()).toEqual(["redis-server"]);
     });
@@ -139,8 +163,7 @@ esac
         const target = path.join(dir, "redis.conf");
         apply("redis", target, renderRedisConf(cfg, h2));
         running();
-        fs.writeFileSync(path.join(dir, "redis-cli"), `#!/bin/sh
-echo "$*" >> ${JSON.stringify(cliLog)}
+        fs.writeFileSync(path.join(dir, "redis-cli"), `${fakeCliPrelude(cliLog)}
 case "$*" in
   *PING*) echo PONG ;;
   *io-threads*) echo "ERR CONFIG SET failed (possibly related to argument 'io-threads') - can't set immutable config" ;;
@@ -158,7 +181,7 @@ esac
         const target = path.join(dir, "redis.conf");
         apply("redis", target, renderRedisConf(cfg, h2));
         running();
-        fs.writeFileSync(path.join(dir, "redis-cli"), `#!/bin/sh
+        fs.writeFileSync(path.join(dir, "redis-cli"), `${fakeCliPrelude(cliLog)}
 case "$*" in *PING*) echo PONG ;; *) echo "ERR Invalid argument" ;; esac
 `, { mode: 0o755 });
         const changed = cfgWith({ extraDirectives: JSON.stringify({ "hz": "5000" }) });
@@ -188,6 +211,42 @@ case "$*" in *PING*) echo PONG ;; *) echo "ERR Invalid argument" ;; esac
         expect(fs.readFileSync(target, "utf8")).toContain("port 6380\n");
         // Not running: it starts with the new file, nothing waits for a restart.
         expect(pending()).toEqual([]);
+    });
+
+    it("writes changed users to the file but neither applies nor restarts for them (the acl step does)", () => {
+        const target = path.join(dir, "redis.conf");
+        apply("redis", target, renderRedisConf(cfg, h2));
+        running();
+        activeOn(6379);
+        // A new application user, and the monitor user: only user lines change.
+        const users = parseClusterConfig(rawWithSecrets({
+            aclUserPasswords: JSON.stringify({ orders: "o-pass-0123456789abc" }), monitorPassword: S.MONITOR_PASSWORD,
+        }, { aclUsers: JSON.stringify([{ name: "orders", rules: "~orders:* +@read" }]) }));
+        writeSecrets(dir, { USER_ORDERS_PASSWORD: "o-pass-0123456789abc" }, [], users);
+        const r = apply("redis", target, renderRedisConf(users, users.hosts[1]), "", 6379, users);
+        expect(r.err).toBe("");
+        expect(r.code).toBe(0);
+        expect(r.out).toBe(`redis: updated ${target}\n`);
+        expect(calls()).toEqual([]);
+        expect(pending()).toEqual([]);
+        const text = fs.readFileSync(target, "utf8");
+        expect(text).toContain(`user orders reset on ${hash("o-pass-0123456789abc")} ~orders:* +@read\n`);
+        expect(text).toMatch(new RegExp(`^user monitor reset on ${hash(S.MONITOR_PASSWORD)} resetchannels -@all `, "m"));
+        expect(text).not.toContain("@@");
+    });
+
+    it("writes a changed password into the file without applying it, when the render is the same", () => {
+        const target = path.join(dir, "redis.conf");
+        apply("redis", target, renderRedisConf(cfg, h2));
+        running();
+        writeSecrets(dir, { REPLICATION_PASSWORD: "repl-new-0123456789a" }, [`PREVIOUS_REPLICATION_PASSWORD=${S.REPLICATION_PASSWORD}`]);
+        const r = apply("redis", target, renderRedisConf(cfg, h2));
+        expect(r.code).toBe(0);
+        expect(calls()).toEqual([]);
+        expect(pending()).toEqual([]);
+        const text = fs.readFileSync(target, "utf8");
+        expect(text).toContain("masterauth repl-new-0123456789a\n");
+        expect(text).toContain(`user replication reset on ${hash("repl-new-0123456789a")} ${hash(S.REPLICATION_PASSWORD)} resetchannels`);
     });
 });
 
@@ -219,8 +278,12 @@ describe("apply-config for sentinel.conf", () => {
         const text = fs.readFileSync(target, "utf8");
         expect(text).toContain("sentinel monitor mymaster 10.0.0.3 6379 2\n");
         for (const line of sentinelState) expect(text).toContain(`${line}\n`);
-        expect(text).toContain("requirepass s-pass-0123456789abc\n");
-        expect(text).toContain("sentinel auth-pass mymaster r-pass-0123456789abc\n");
+        expect(text).toContain(`user default reset on ${hash(S.SENTINEL_PASSWORD)} ~* &* +@all\n`);
+        expect(text).toMatch(new RegExp(`^user sentinel-peer reset on ${hash(S.SENTINEL_PEER_PASSWORD)} resetchannels &__sentinel__:hello -@all `, "m"));
+        expect(text).toContain(`sentinel sentinel-user sentinel-peer\nsentinel sentinel-pass ${S.SENTINEL_PEER_PASSWORD}\n`);
+        expect(text).toContain(`sentinel auth-user mymaster sentinel\nsentinel auth-pass mymaster ${S.SENTINEL_AUTH_PASSWORD}\n`);
+        expect(text).not.toMatch(/^requirepass/m);
+        expect(text).not.toContain("@@");
     });
 
     it("changes per-master settings with SENTINEL SET and keeps Sentinel's state", () => {
@@ -233,8 +296,8 @@ describe("apply-config for sentinel.conf", () => {
         expect(r.err).toBe("");
         expect(r.code).toBe(0);
         expect(calls().sort()).toEqual([
-            "AUTH=s-pass-0123456789abc -h 127.0.0.1 -p 26379 SENTINEL SET mymaster down-after-milliseconds 3000",
-            "AUTH=s-pass-0123456789abc -h 127.0.0.1 -p 26379 SENTINEL SET mymaster quorum 3",
+            `${SENTINEL} -h 127.0.0.1 -p 26379 SENTINEL SET mymaster down-after-milliseconds 3000`,
+            `${SENTINEL} -h 127.0.0.1 -p 26379 SENTINEL SET mymaster quorum 3`,
         ]);
         const text = fs.readFileSync(target, "utf8");
         expect(text).toContain("sentinel monitor mymaster 10.0.0.3 6379 3\n");

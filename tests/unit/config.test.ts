@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, isIpAddress, parseClusterConfig, suggest } from "../../src/config";
-import { HOSTS, HOST_KEYS, problems, raw } from "./fixtures";
+import { HOSTS, HOST_KEYS, REDIS_PASSWORD, problems, raw, rawWithSecrets } from "./fixtures";
 
 const hosts = (h: unknown) => ({ hosts: JSON.stringify(h) });
 
@@ -27,6 +27,26 @@ describe("parseClusterConfig defaults", () => {
             replicaPriority: 100, announceAddress: "10.0.0.2", hostKey: HOST_KEYS[1],
         });
         expect(c.binaries.server).toEqual({ path: "/project/binaries/redis-server", sha256: "a".repeat(64) });
+        expect(c.acl).toEqual({ defaultUser: true, users: [], monitor: false, keepPreviousAppPasswords: false });
+    });
+
+    it("reads the ACL settings, the Pulumi.yaml defaults being unset", () => {
+        const defaults = parseClusterConfig(raw({
+            defaultUserEnabled: "true", aclUsers: "[]", aclUserPasswords: "{}", keepPreviousAppPasswords: "false", monitorPassword: "",
+            deployerPassword: "", replicationPassword: "", sentinelAuthPassword: "", sentinelPeerPassword: "",
+        }));
+        expect(defaults.acl).toEqual({ defaultUser: true, users: [], monitor: false, keepPreviousAppPasswords: false });
+        const c = parseClusterConfig(rawWithSecrets({
+            monitorPassword: "m-pass-0123456789abc", deployerPassword: "d-pass-0123456789abc",
+            aclUserPasswords: JSON.stringify({ orders: "o-pass-0123456789abc", "web-2": "w-pass-0123456789abc" }),
+        }, {
+            defaultUserEnabled: "false", keepPreviousAppPasswords: "true",
+            aclUsers: JSON.stringify([{ name: "orders", rules: " ~orders:* +@read +@write -@dangerous " }, { name: "web-2", rules: "~web:* +get" }]),
+        }));
+        expect(c.acl).toEqual({
+            defaultUser: false, monitor: true, keepPreviousAppPasswords: true,
+            users: [{ name: "orders", rules: "~orders:* +@read +@write -@dangerous" }, { name: "web-2", rules: "~web:* +get" }],
+        });
     });
 
     it("treats the Pulumi.yaml placeholder defaults as unset", () => {
@@ -117,6 +137,112 @@ describe("parseClusterConfig refuses bad input, naming the key", () => {
     ];
     it.each(cases)("%s", (_what, overrides, message) => {
         expect(problems(raw(overrides))).toContain(message);
+    });
+
+    const users = (...list: unknown[]) => ({ aclUsers: JSON.stringify(list) });
+    const passwords = (p: Record<string, string>) => ({ aclUserPasswords: JSON.stringify(p) });
+    const OWN = "each of the cluster's users has a password of its own";
+    /** [what, secrets (set with --secret), other keys, the exact problems] */
+    const aclCases: [string, Record<string, string>, Record<string, string>, string[]][] = [
+        ["a cluster password equal to redisPassword (which sentinelPassword defaults to)", { deployerPassword: REDIS_PASSWORD }, {},
+            [`redis-sentinel:deployerPassword: must differ from redisPassword and sentinelPassword: ${OWN}`]],
+        ["a cluster password equal to sentinelPassword", { sentinelPassword: "s-pass-0123456789abcd", sentinelPeerPassword: "s-pass-0123456789abcd" }, {},
+            [`redis-sentinel:sentinelPeerPassword: must differ from sentinelPassword: ${OWN}`]],
+        ["two cluster passwords alike", { replicationPassword: "x-pass-0123456789abcd", sentinelAuthPassword: "x-pass-0123456789abcd" }, {}, [
+            `redis-sentinel:replicationPassword: must differ from sentinelAuthPassword: ${OWN}`,
+            `redis-sentinel:sentinelAuthPassword: must differ from replicationPassword: ${OWN}`,
+        ]],
+        ["the monitor password equal to an application user's", { monitorPassword: "o-pass-0123456789abc", ...passwords({ orders: "o-pass-0123456789abc" }) },
+            users({ name: "orders", rules: "~orders:* +@read" }),
+            [`redis-sentinel:monitorPassword: must differ from aclUserPasswords.orders: ${OWN}`]],
+        ["a short cluster password", { deployerPassword: "short" }, {},
+            ["redis-sentinel:deployerPassword: must be 16-128 characters of letters, digits and !#%+,-./:=?@^_~"]],
+        ["a cluster password with a space", { sentinelPeerPassword: "two words 0123456789" }, {},
+            ["redis-sentinel:sentinelPeerPassword: must be 16-128 characters of letters, digits and !#%+,-./:=?@^_~"]],
+        ["an application user with a reserved name", passwords({ replication: "o-pass-0123456789abc" }), users({ name: "replication", rules: "+@read" }),
+            ['redis-sentinel:aclUsers[0].name: "replication" is one of the cluster\'s own users (default, deployer, replication, sentinel, sentinel-peer, monitor); choose another name']],
+        ["the default user as an application user", passwords({ default: "o-pass-0123456789abc" }), users({ name: "default", rules: "+@read" }),
+            ['redis-sentinel:aclUsers[0].name: "default" is one of the cluster\'s own users (default, deployer, replication, sentinel, sentinel-peer, monitor); choose another name']],
+        ["an application user listed twice", passwords({ orders: "o-pass-0123456789abc" }),
+            users({ name: "orders", rules: "+@read" }, { name: "orders", rules: "+@write" }),
+            ['redis-sentinel:aclUsers[1].name: "orders" is listed twice']],
+        ["an application user name that is no name", passwords({ Orders: "o-pass-0123456789abc" }), users({ name: "Orders", rules: "+@read" }),
+            ["redis-sentinel:aclUsers[0].name: must be 1-32 lowercase letters, digits or '-', starting with a letter, got \"Orders\""]],
+        ["rules that set a password", passwords({ orders: "o-pass-0123456789abc" }), users({ name: "orders", rules: "~orders:* >x +@read" }),
+            ["redis-sentinel:aclUsers[0].rules: must not set passwords or on/off (>x): the password is aclUserPasswords.orders, and the deployer turns the user on"]],
+        ["rules that make a user passwordless", passwords({ orders: "o-pass-0123456789abc" }), users({ name: "orders", rules: "~orders:* nopass +@read" }),
+            ["redis-sentinel:aclUsers[0].rules: must not set passwords or on/off (nopass): the password is aclUserPasswords.orders, and the deployer turns the user on"]],
+        ["rules that turn a user on, and set a hash", passwords({ orders: "o-pass-0123456789abc" }), users({ name: "orders", rules: `on ~orders:* #${"a".repeat(64)} +@read` }),
+            [`redis-sentinel:aclUsers[0].rules: must not set passwords or on/off (on #${"a".repeat(64)}): the password is aclUserPasswords.orders, and the deployer turns the user on`]],
+        ["rules with a quote", passwords({ orders: "o-pass-0123456789abc" }), users({ name: "orders", rules: "~orders:* \"+@read\"" }),
+            ["redis-sentinel:aclUsers[0].rules: must be ACL rules on one line, without quotes, backslashes or '$'"]],
+        ["no rules", passwords({ orders: "o-pass-0123456789abc" }), users({ name: "orders" }),
+            ['redis-sentinel:aclUsers[0].rules: is required: ACL rules such as "~orders:* +@read +@write -@dangerous"']],
+        ["an unknown key of an application user", passwords({ orders: "o-pass-0123456789abc" }), users({ name: "orders", rules: "+@read", password: "x" }),
+            ["redis-sentinel:aclUsers[0].password: unknown key (expected name or rules)"]],
+        ["an application user without a password", {}, users({ name: "orders", rules: "+@read" }),
+            ['redis-sentinel:aclUserPasswords.orders: is required for aclUsers user "orders"; set it with: pulumi config set --secret --path aclUserPasswords.orders ...']],
+        ["a password without its application user", passwords({ orders: "o-pass-0123456789abc", billing: "b-pass-0123456789abc" }), users({ name: "orders", rules: "+@read" }),
+            ['redis-sentinel:aclUserPasswords.billing: has no user "billing" in aclUsers; remove it with: pulumi config rm --path aclUserPasswords.billing']],
+        ["a short application password", passwords({ orders: "short" }), users({ name: "orders", rules: "+@read" }),
+            ["redis-sentinel:aclUserPasswords.orders: must be 16-128 characters of letters, digits and !#%+,-./:=?@^_~"]],
+        ["the default user off without application users", {}, { defaultUserEnabled: "false" },
+            ["redis-sentinel:defaultUserEnabled: is false and aclUsers is empty: no application could log in to the data nodes; add aclUsers or keep the default user"]],
+        ["aclUsers that is no list", {}, { aclUsers: '{"name":"orders"}' },
+            ['redis-sentinel:aclUsers: must be a list of users like [{name: "orders", rules: "~orders:* +@read +@write"}]']],
+        ["a bad keepPreviousAppPasswords", {}, { keepPreviousAppPasswords: "yes" },
+            ['redis-sentinel:keepPreviousAppPasswords: must be true or false, got "yes"']],
+    ];
+    it.each(aclCases)("%s", (_what, secrets, overrides, expected) => {
+        expect(problems(rawWithSecrets(secrets, overrides))).toEqual(expected);
+    });
+
+    // Redis reads these rule words ignoring case: NOPASS is nopass.
+    it.each(["NOPASS", "On", "OFF", "ResetPass", "Reset"])("refuses the password or on/off rule %s whatever its case", (word) => {
+        expect(problems(rawWithSecrets(passwords({ orders: "o-pass-0123456789abc" }), users({ name: "orders", rules: `~orders:* ${word} +@read` })))).toEqual([
+            `redis-sentinel:aclUsers[0].rules: must not set passwords or on/off (${word}): the password is aclUserPasswords.orders, and the deployer turns the user on`,
+        ]);
+    });
+
+    it("takes the reset rules that leave passwords alone, in any case", () => {
+        const rules = "resetkeys ~orders:* ResetChannels &orders RESETKEYS ~orders:* +@read";
+        const c = parseClusterConfig(rawWithSecrets(passwords({ orders: "o-pass-0123456789abc" }), users({ name: "orders", rules })));
+        expect(c.acl.users).toEqual([{ name: "orders", rules }]);
+    });
+
+    it.each([
+        ["a name that is no name", { name: "Orders", rules: "+@read" }, '"Orders"'],
+        ["no name", { rules: "+@read" }, "null"],
+    ])("reports an application user with %s once, not also as a missing password", (_what, user, got) => {
+        expect(problems(rawWithSecrets({}, users(user)))).toEqual([
+            `redis-sentinel:aclUsers[0].name: must be 1-32 lowercase letters, digits or '-', starting with a letter, got ${got}`,
+        ]);
+    });
+
+    it.each(["deployerPassword", "replicationPassword", "sentinelAuthPassword", "sentinelPeerPassword", "monitorPassword"])(
+        "refuses %s stored in plain text", (k) => {
+            expect(problems(raw({ [k]: "plain-text-password-123" }))).toEqual([
+                `redis-sentinel:${k}: is stored in plain text; set it again with: pulumi config set --secret ${k} ...`,
+            ]);
+        });
+
+    it("refuses application passwords stored in plain text", () => {
+        expect(problems(raw({ ...users({ name: "orders", rules: "+@read" }), ...passwords({ orders: "o-pass-0123456789abc" }) }))).toEqual([
+            "redis-sentinel:aclUserPasswords: is stored in plain text; set it again with: pulumi config set --secret aclUserPasswords ...",
+        ]);
+    });
+
+    it("refuses rename-command in extraDirectives, pointing to ACL rules", () => {
+        expect(problems(raw({ extraDirectives: JSON.stringify({ "rename-command": "CONFIG CONFIG-9f2e" }) }))).toEqual([
+            "redis-sentinel:extraDirectives.rename-command: is refused: renamed commands break Sentinel, replication and the deployer's own steps; " +
+            "restrict what applications may run with ACL rules instead (aclUsers[].rules, e.g. \"-@dangerous\", and defaultUserEnabled=false)",
+        ]);
+    });
+
+    it.each(["user", "aclfile", "masteruser", "requirepass"])("refuses %s in extraDirectives: the deployer manages the users", (d) => {
+        expect(problems(raw({ extraDirectives: JSON.stringify({ [d]: "x" }) }))).toEqual([
+            `redis-sentinel:extraDirectives.${d}: is managed by the deployer; use its own configuration key instead`,
+        ]);
     });
 
     it("names each missing binary", () => {

@@ -53,6 +53,12 @@ export function raw(overrides: Record<string, string | undefined> = {}, files: F
     return { values, secretKeys: ["sshPrivateKey", "sshPrivateKeyPassword", "redisPassword"], projectDir: "/project", files };
 }
 
+/** raw(overrides), with `secrets` added as keys set with --secret (passwords, aclUserPasswords). */
+export function rawWithSecrets(secrets: Record<string, string>, overrides: Record<string, string | undefined> = {}, files: FileProbe = presentBinaries): RawConfigInput {
+    const r = raw({ ...overrides, ...secrets }, files);
+    return { ...r, secretKeys: [...r.secretKeys, ...Object.keys(secrets)] };
+}
+
 /** The problems parseClusterConfig reports for this input; none for a valid one. */
 export function problems(input: RawConfigInput): readonly string[] {
     try {

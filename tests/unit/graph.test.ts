@@ -2,39 +2,55 @@
  * The resource graph, through Pulumi's mocks: which steps exist on which host,
  * what would reach each host, the start order, and that secrets stay secret.
  */
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseClusterConfig } from "../../src/config";
-import { RedisSentinelCluster } from "../../src/components/cluster";
-import { HOSTS, HOST_KEYS, PRIVATE_KEY, REDIS_PASSWORD, raw, sshKeygen } from "./fixtures";
-import { Registered, isSecret, recordGraph, registration } from "./mock-graph";
+import { dataDryRuns, dataUsers, sentinelUsers, userLine } from "../../src/acl";
+import { RawConfigInput, parseClusterConfig } from "../../src/config";
+import { RedisSentinelCluster, RedisSentinelClusterArgs } from "../../src/components/cluster";
+import { HOSTS, HOST_KEYS, PRIVATE_KEY, REDIS_PASSWORD, raw, rawWithSecrets, sshKeygen } from "./fixtures";
+import { Registered, isSecret, recordGraph, registration, settled } from "./mock-graph";
 
 let registered: Map<string, Registered>;
+
+const PASSWORD_TYPE = "pulumi-nodejs:dynamic/redis-sentinel:GeneratedPassword";
+/** What the mocks' GeneratedPassword of a purpose holds (the real one is random). */
+const generated = (purpose: string) => `generated-${purpose}-0123456789`;
+const GENERATED = ["deployerPassword", "replicationPassword", "sentinelAuthPassword", "sentinelPeerPassword"];
 
 beforeAll(async () => {
     registered = await recordGraph("test", (a) =>
         a.type === "command:remote:Command" && a.name.endsWith("-verify")
             ? { stdout: '{"master":{"name":"redis-1","address":"10.0.0.1","port":6379},"replicas":[],"sentinels":[],"ckquorum":"OK 3 usable Sentinels"}' }
-            : {});
+            : a.type === PASSWORD_TYPE ? { value: generated(a.inputs.purpose) } : {});
 });
 
-async function deploy(overrides: Record<string, string> = {}) {
+async function deploy(overrides: Record<string, string> = {}, args: Partial<RedisSentinelClusterArgs> = {}, input: RawConfigInput = raw(overrides)) {
     registered.clear();
     const cluster = new RedisSentinelCluster("redis", {
-        config: parseClusterConfig(raw(overrides)),
+        config: parseClusterConfig(input),
         sshPrivateKey: pulumi.secret(PRIVATE_KEY),
         redisPassword: pulumi.secret(REDIS_PASSWORD),
+        ...args,
     });
-    // Let registrations settle.
     await new Promise<void>((resolve) => cluster.verified.apply(() => resolve()));
+    // The retire steps register once the verification has.
+    await settled();
     return cluster;
 }
+const HOST_NAMES = ["redis-1", "redis-2", "redis-3"];
+/** The steps each host has. */
+const HOST_STEPS = 18;
+const snapshot = () => new Map([...registered].map(([k, v]) => [k, JSON.stringify(v.inputs)]));
+const changedSince = (before: Map<string, string>) =>
+    [...registered].filter(([k, v]) => before.get(k) !== JSON.stringify(v.inputs)).map(([k]) => k).sort();
 /**
  * What a host step runs: `sh -c SCRIPT VERB` taken apart, with the named inputs
  * (and host facts) its generated header assigns.
  */
 function hostScriptOf(commandLine: string): { verb: string; text: string; vars: Record<string, string> } {
-    const m = /^(?:sudo -n )?sh -c '(.*)' '([a-z-]+)'$/s.exec(commandLine);
+    // The verification's command line ends with a comment: what makes it run again.
+    const m = /^(?:sudo -n )?sh -c '(.*)' '([a-z-]+)'(?: # revision \S+ hosts [0-9a-f]{12})?$/s.exec(commandLine);
     if (!m) throw new Error(`not a host script: ${commandLine.slice(0, 80)}`);
     const text = m[1].replace(/'"'"'/g, "'");
     const vars: Record<string, string> = {};
@@ -53,7 +69,8 @@ describe("resource graph", () => {
     it("creates every step on every host, named after the host and parented to its component", async () => {
         await deploy();
         for (const h of ["redis-1", "redis-2", "redis-3"]) {
-            for (const step of ["prepare", "sysctl", "thp", "secrets", "copy-redis-server", "copy-redis-cli", "install", "redis-config", "redis-unit", "redis-service"]) {
+            for (const step of ["prepare", "sysctl", "thp", "secrets", "copy-redis-server", "copy-redis-cli", "install", "redis-config", "redis-unit", "redis-service",
+                "acl-add", "auth-links", "restart", "restart-master", "acl-retire"]) {
                 expect(cmd(`${h}-${step}`).parent).toBe(h);
             }
             for (const step of ["sentinel-config", "sentinel-unit", "sentinel-service"]) {
@@ -62,6 +79,10 @@ describe("resource graph", () => {
             expect(cmd(h).parent).toBe("redis");
         }
         expect(cmd("redis-verify").parent).toBe("redis");
+        // The cluster's own passwords the stack does not set, one each.
+        const passwords = [...registered.values()].filter((r) => r.type === PASSWORD_TYPE);
+        expect(passwords.map((r) => [r.name, r.parent, r.inputs.purpose]))
+            .toEqual(GENERATED.map((k) => [`redis-${k}`, "redis", k]));
     });
 
     it("starts the initial master first, then replicas, then Sentinels, then verifies", async () => {
@@ -90,14 +111,70 @@ describe("resource graph", () => {
         expect(tidy.verb).toBe("tidy");
         expect(tidy.vars.PEERS).toBe("10.0.0.1:26379 10.0.0.2:26379 10.0.0.3:26379");
         expect(tidy.vars.REVISION).toMatch(/^[0-9a-f]{16}$/);
-        expect(cmd("redis-verify").deps).toEqual(["redis-1-forget-stale"]);
+        // The verification's only other dependencies are the generated passwords in its stdin.
+        expect(cmd("redis-verify").deps.sort()).toEqual(["redis-1-forget-stale", ...GENERATED.map((k) => `redis-${k}`)].sort());
+    });
+
+    it("sets the users on every host before any link uses a new password, and retires old passwords after the verification", async () => {
+        await deploy();
+        const steps = (step: string) => HOST_NAMES.map((h) => `${h}-${step}`);
+        for (const h of HOST_NAMES) {
+            // Each host's users once everything is on it and its services run.
+            expect(cmd(`${h}-acl-add`).deps).toEqual(expect.arrayContaining(
+                [`${h}-secrets`, `${h}-redis-config`, `${h}-redis-service`, `${h}-sentinel-config`, `${h}-sentinel-service`]));
+            // The links switch only once every host has the new passwords.
+            expect(cmd(`${h}-auth-links`).deps).toEqual(expect.arrayContaining(steps("acl-add")));
+            expect(cmd(`${h}-acl-retire`).deps).toContain("redis-verify");
+            expect(cmd(`${h}-acl-retire`).parent).toBe(h);
+        }
+        // Every link switched before the first restart (the others follow it in a chain).
+        expect(cmd("redis-1-restart").deps).toEqual(expect.arrayContaining(steps("auth-links")));
+        const add = hostScriptOf(cmd("redis-2-acl-add").inputs.create);
+        const retire = hostScriptOf(cmd("redis-2-acl-retire").inputs.create);
+        const cfg = parseClusterConfig(raw());
+        const expected = {
+            DATA_USERS: dataUsers(cfg).map(userLine).join("\n"), SENTINEL_USERS: sentinelUsers().map(userLine).join("\n"), KEEP_PREVIOUS: "no",
+        };
+        expect(add).toMatchObject({ verb: "acl", vars: { PHASE: "add", ...expected } });
+        expect(retire).toMatchObject({ verb: "acl", vars: { PHASE: "retire", ...expected } });
+        expect(expected.DATA_USERS.split("\n").map((l) => l.split(" ")[1])).toEqual(["deployer", "replication", "sentinel", "default"]);
+        expect(hostScriptOf(cmd("redis-2-auth-links").inputs.create)).toMatchObject({
+            verb: "auth-links",
+            vars: {
+                REPL_USER: "replication", REPL_SECRET: "REPLICATION_PASSWORD", SENTINEL_USER: "sentinel", SENTINEL_SECRET: "SENTINEL_AUTH_PASSWORD",
+                PEER_USER: "sentinel-peer", PEER_SECRET: "SENTINEL_PEER_PASSWORD",
+            },
+        });
+        // The verification proves every user's login and rules.
+        expect(hostScriptOf(cmd("redis-verify").inputs.create).vars).toMatchObject({
+            USER_LOGINS: [
+                "data deployer DEPLOYER_PASSWORD", "data replication REPLICATION_PASSWORD", "data sentinel SENTINEL_AUTH_PASSWORD",
+                "data default REDIS_PASSWORD", "sentinel default SENTINEL_PASSWORD", "sentinel sentinel-peer SENTINEL_PEER_PASSWORD",
+            ].join("\n"),
+            DRY_RUNS: dataDryRuns(cfg).map((d) => `${d.user} ${d.allowed ? "allow" : "deny"} ${d.command}`).join("\n"),
+            INTERNAL_DATA_USERS: "deployer replication sentinel",
+            INTERNAL_SENTINEL_USERS: "sentinel-peer",
+        });
+    });
+
+    it("keeps the applications' previous passwords at the retire step only when the stack asks to, and changes nothing else", async () => {
+        await deploy();
+        const before = snapshot();
+        await deploy({ keepPreviousAppPasswords: "true" });
+        expect(changedSince(before)).toEqual(HOST_NAMES.map((h) => `${h}-acl-retire`));
+        for (const h of HOST_NAMES) {
+            expect(hostScriptOf(cmd(`${h}-acl-retire`).inputs.create).vars.KEEP_PREVIOUS).toBe("yes");
+            expect(hostScriptOf(cmd(`${h}-acl-add`).inputs.create).vars.KEEP_PREVIOUS).toBe("no");
+        }
     });
 
     it("sends each host its own rendered file on stdin, with placeholders instead of passwords", async () => {
         await deploy();
         const conf = cmd("redis-2-redis-config").inputs;
         expect(conf.stdin).toContain("replicaof 10.0.0.1 6379\n");
-        expect(conf.stdin).toContain("requirepass @@REDIS_PASSWORD@@\n");
+        expect(conf.stdin).toContain("user default reset on @@REDIS_PASSWORD:HASHES@@ ~* &* +@all\n");
+        expect(conf.stdin).toContain("masteruser replication\nmasterauth @@REPLICATION_PASSWORD@@\n");
+        expect(conf.stdin).not.toMatch(/^requirepass/m);
         expect(conf.create).toMatch(/^sh -c '/);
         expect(cmd("redis-1-redis-config").inputs.stdin).not.toMatch(/^replicaof/m);
         expect(cmd("redis-3-sentinel-config").inputs.stdin).toContain("sentinel monitor mymaster 10.0.0.1 6379 2\n");
@@ -110,6 +187,8 @@ describe("resource graph", () => {
 
     it("keeps passwords and the SSH key secret and out of every command line", async () => {
         await deploy();
+        const passwords = [REDIS_PASSWORD, ...GENERATED.map(generated)];
+        const hashes = passwords.map((p) => crypto.createHash("sha256").update(p).digest("hex"));
         let commands = 0;
         for (const r of registered.values()) {
             if (!r.type.startsWith("command:")) continue;
@@ -118,17 +197,74 @@ describe("resource graph", () => {
             expect(isSecret(r.inputs.connection)).toBe(true);
             expect(r.inputs.connection.value.privateKey).toBe(PRIVATE_KEY);
             for (const field of ["create", "delete", "update"]) {
-                expect(JSON.stringify(r.inputs[field] ?? "")).not.toContain(REDIS_PASSWORD);
-                expect(JSON.stringify(r.inputs[field] ?? "")).not.toContain(PRIVATE_KEY.split("\n")[1]);
+                const text = JSON.stringify(r.inputs[field] ?? "");
+                for (const secret of [...passwords, ...hashes]) expect(text, `${r.name} ${field}`).not.toContain(secret);
+                expect(text).not.toContain(PRIVATE_KEY.split("\n")[1]);
             }
-            // stdin carries a password only as a secret.
-            if (JSON.stringify(r.inputs.stdin ?? "").includes(REDIS_PASSWORD)) expect(isSecret(r.inputs.stdin)).toBe(true);
+            // stdin carries a password only as a secret, and never a hash.
+            const stdin = JSON.stringify(r.inputs.stdin ?? "");
+            if (passwords.some((p) => stdin.includes(p))) expect(isSecret(r.inputs.stdin), r.name).toBe(true);
+            for (const h of hashes) expect(stdin).not.toContain(h);
         }
-        expect(commands).toBe(3 * 15 + 2 + 3); // per host, cluster-wide (forget-stale, verify), SSH checks
+        expect(commands).toBe(3 * HOST_STEPS + 2 + 3); // per host, cluster-wide (forget-stale, verify), SSH checks
         const secrets = cmd("redis-1-secrets").inputs.stdin;
         expect(isSecret(secrets)).toBe(true);
-        expect(secrets.value).toBe(`REDIS_PASSWORD=${REDIS_PASSWORD}\nSENTINEL_PASSWORD=${REDIS_PASSWORD}\n`);
-        expect(isSecret(cmd("redis-verify").inputs.stdin)).toBe(true);
+        expect(secrets.value).toBe([
+            `REDIS_PASSWORD=${REDIS_PASSWORD}`, `SENTINEL_PASSWORD=${REDIS_PASSWORD}`,
+            `DEPLOYER_PASSWORD=${generated("deployerPassword")}`, `REPLICATION_PASSWORD=${generated("replicationPassword")}`,
+            `SENTINEL_AUTH_PASSWORD=${generated("sentinelAuthPassword")}`, `SENTINEL_PEER_PASSWORD=${generated("sentinelPeerPassword")}`,
+        ].map((l) => `${l}\n`).join(""));
+        // Every step that logs in to a node gets the same secret file on stdin.
+        for (const step of ["redis-verify", ...HOST_NAMES.flatMap((h) => [`${h}-secrets`, `${h}-acl-add`, `${h}-auth-links`, `${h}-acl-retire`])]) {
+            expect(isSecret(cmd(step).inputs.stdin), step).toBe(true);
+            expect(cmd(step).inputs.stdin.value, step).toBe(secrets.value);
+        }
+    });
+
+    it("puts the passwords the stack sets in the secrets file, generating only the others", async () => {
+        const users = rawWithSecrets({
+            deployerPassword: "stack-deployer-0123456789", monitorPassword: "stack-monitor-0123456789",
+            aclUserPasswords: JSON.stringify({ orders: "stack-orders-0123456789" }),
+        }, { aclUsers: JSON.stringify([{ name: "orders", rules: "~orders:* +@read" }]) });
+        await deploy({}, {
+            sentinelPassword: pulumi.secret("stack-sentinel-0123456789"),
+            clusterPasswords: { deployerPassword: pulumi.secret("stack-deployer-0123456789") },
+            monitorPassword: pulumi.secret("stack-monitor-0123456789"),
+            userPasswords: { orders: pulumi.secret("stack-orders-0123456789") },
+        }, users);
+        expect([...registered.values()].filter((r) => r.type === PASSWORD_TYPE).map((r) => r.name))
+            .toEqual(["redis-replicationPassword", "redis-sentinelAuthPassword", "redis-sentinelPeerPassword"]);
+        const secrets = cmd("redis-2-secrets").inputs.stdin;
+        expect(isSecret(secrets)).toBe(true);
+        expect(secrets.value).toBe([
+            `REDIS_PASSWORD=${REDIS_PASSWORD}`, "SENTINEL_PASSWORD=stack-sentinel-0123456789",
+            "DEPLOYER_PASSWORD=stack-deployer-0123456789", `REPLICATION_PASSWORD=${generated("replicationPassword")}`,
+            `SENTINEL_AUTH_PASSWORD=${generated("sentinelAuthPassword")}`, `SENTINEL_PEER_PASSWORD=${generated("sentinelPeerPassword")}`,
+            "MONITOR_PASSWORD=stack-monitor-0123456789", "USER_ORDERS_PASSWORD=stack-orders-0123456789",
+        ].map((l) => `${l}\n`).join(""));
+        // The monitor and application users are set and proven like the others.
+        expect(hostScriptOf(cmd("redis-2-acl-add").inputs.create).vars.DATA_USERS.split("\n").map((l) => l.split(" ")[1]))
+            .toEqual(["deployer", "replication", "sentinel", "monitor", "orders", "default"]);
+        expect(hostScriptOf(cmd("redis-verify").inputs.create).vars.USER_LOGINS).toContain("data monitor MONITOR_PASSWORD\ndata orders USER_ORDERS_PASSWORD\n");
+        for (const r of registered.values()) {
+            for (const field of ["create", "delete", "update"]) {
+                for (const p of ["stack-sentinel", "stack-deployer", "stack-monitor", "stack-orders"]) expect(JSON.stringify(r.inputs[field] ?? "")).not.toContain(p);
+            }
+        }
+    });
+
+    it("refuses a configuration whose users' passwords were not handed to it", async () => {
+        const users = rawWithSecrets({ aclUserPasswords: JSON.stringify({ orders: "stack-orders-0123456789" }) },
+            { aclUsers: JSON.stringify([{ name: "orders", rules: "~orders:* +@read" }]) });
+        expect(() => new RedisSentinelCluster("redis", {
+            config: parseClusterConfig(users), sshPrivateKey: pulumi.secret(PRIVATE_KEY), redisPassword: pulumi.secret(REDIS_PASSWORD),
+        })).toThrow("RedisSentinelCluster: userPasswords.orders is required by the configuration");
+        expect(() => new RedisSentinelCluster("redis", {
+            config: parseClusterConfig(rawWithSecrets({ monitorPassword: "stack-monitor-0123456789" })),
+            sshPrivateKey: pulumi.secret(PRIVATE_KEY), redisPassword: pulumi.secret(REDIS_PASSWORD),
+        })).toThrow("RedisSentinelCluster: monitorPassword is required by the configuration");
+        // What was registered before the throw does not reach the next test's graph.
+        await settled();
     });
 
     it("checks every host's SSH identity and login before anything is put on any host", async () => {
@@ -150,7 +286,7 @@ describe("resource graph", () => {
             expect([...closure(r.name)], r.name).toEqual(expect.arrayContaining(checks));
             gated++;
         }
-        expect(gated).toBe(3 * 15 + 2);
+        expect(gated).toBe(3 * HOST_STEPS + 2);
     });
 
     it("hands the key's passphrase to the provider only when the stack has one, as a secret", async () => {
@@ -165,6 +301,7 @@ describe("resource graph", () => {
             redisPassword: pulumi.secret(REDIS_PASSWORD),
         });
         await new Promise<void>((resolve) => cluster.verified.apply(() => resolve()));
+        await settled();
         for (const step of ["redis-ssh-check-redis-2", "redis-2-prepare", "redis-2-copy-redis-server", "redis-verify"]) {
             expect(connection(step).privateKeyPassword).toBe("graph passphrase");
         }
@@ -197,18 +334,42 @@ describe("resource graph", () => {
 
     it("changes only the config steps and the verification when maxmemory changes", async () => {
         await deploy();
-        const before = new Map([...registered].map(([k, v]) => [k, JSON.stringify(v.inputs)]));
+        const before = snapshot();
         await deploy({ maxmemory: "512mb" });
-        const changed = [...registered].filter(([k, v]) => before.get(k) !== JSON.stringify(v.inputs)).map(([k]) => k).sort();
-        expect(changed).toEqual(["redis-1-redis-config", "redis-2-redis-config", "redis-3-redis-config", "redis-verify"]);
+        expect(changedSince(before)).toEqual(["redis-1-redis-config", "redis-2-redis-config", "redis-3-redis-config", "redis-verify"]);
+    });
+
+    it("changes only the secrets, user and link steps, the verification and the retire steps when redisPassword changes", async () => {
+        await deploy();
+        const before = snapshot();
+        const rotated = "s3cret-Redis-password-0002";
+        await deploy({ redisPassword: rotated }, { redisPassword: pulumi.secret(rotated) });
+        expect(changedSince(before)).toEqual([
+            ...HOST_NAMES.flatMap((h) => [`${h}-acl-add`, `${h}-acl-retire`, `${h}-auth-links`, `${h}-secrets`]), "redis-verify",
+        ].sort());
+        expect(cmd("redis-1-secrets").inputs.stdin.value).toContain(`REDIS_PASSWORD=${rotated}\n`);
+    });
+
+    it("changes the config, user and retire steps and the verification, not the secrets or links, when an application user's rules change", async () => {
+        const withRules = (rules: string) => rawWithSecrets({ aclUserPasswords: JSON.stringify({ orders: "stack-orders-0123456789" }) },
+            { aclUsers: JSON.stringify([{ name: "orders", rules }]) });
+        const args = { userPasswords: { orders: pulumi.secret("stack-orders-0123456789") } };
+        await deploy({}, args, withRules("~orders:* +@read"));
+        const before = snapshot();
+        await deploy({}, args, withRules("~orders:* +@read +@write"));
+        const changed = changedSince(before);
+        // The rendered files carry the user lines too.
+        expect(changed).toEqual([
+            ...HOST_NAMES.flatMap((h) => [`${h}-acl-add`, `${h}-acl-retire`, `${h}-redis-config`]), "redis-verify",
+        ].sort());
     });
 
     it("re-runs every step on a rebuilt host (pinned again) and the verification, nothing on the other hosts", async () => {
         await deploy();
-        const before = new Map([...registered].map(([k, v]) => [k, JSON.stringify(v.inputs)]));
+        const before = snapshot();
         const rebuilt = sshKeygen("graph-rebuilt-host", ["-t", "ed25519"]).publicKey;
         await deploy({ hosts: JSON.stringify([HOSTS[0], { ...HOSTS[1], hostKey: rebuilt }, HOSTS[2]]) });
-        const changed = [...registered].filter(([k, v]) => before.get(k) !== JSON.stringify(v.inputs)).map(([k]) => k).sort();
+        const changed = changedSince(before);
         expect(changed).toContain("redis-verify");
         expect(changed).toContain("redis-ssh-check-redis-2");
         const steps = (prefix: string) => [...registered.values()].filter((r) => r.type.startsWith("command:") && r.name.startsWith(prefix)).map((r) => r.name).sort();
@@ -219,9 +380,9 @@ describe("resource graph", () => {
 
     it("changes the config and restart steps when the port changes", async () => {
         await deploy();
-        const before = new Map([...registered].map(([k, v]) => [k, JSON.stringify(v.inputs)]));
+        const before = snapshot();
         await deploy({ redisPort: "6380" });
-        const changed = [...registered].filter(([k, v]) => before.get(k) !== JSON.stringify(v.inputs)).map(([k]) => k).sort();
+        const changed = changedSince(before);
         // redis-service and sentinel-service change too: their wait-for-PING uses the port.
         for (const h of ["redis-1", "redis-2", "redis-3"]) {
             expect(changed).toEqual(expect.arrayContaining([`${h}-redis-config`, `${h}-sentinel-config`, `${h}-restart`, `${h}-restart-master`]));

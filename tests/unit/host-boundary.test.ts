@@ -8,14 +8,18 @@ import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { parseClusterConfig } from "../../src/config";
-import { RESTART_DIRECTIVES, SENTINEL_LIVE_OPTIONS, TIMEOUTS, hostContext } from "../../src/host/layout";
-import { SECRET_NAMES } from "../../src/host/secrets";
+import { AUTH_DIRECTIVES, RESTART_DIRECTIVES, SENTINEL_LIVE_OPTIONS, TIMEOUTS, hostContext, secretNames } from "../../src/host/layout";
 import { HostScript, commandLine, hostScript, shq } from "../../src/host/script";
 import * as verbs from "../../src/host/verbs";
 import { raw } from "./fixtures";
-import { runScript, testContext } from "./host-scripts";
+import { runScript, secretsText, testContext } from "./host-scripts";
 
-const ctx = hostContext(parseClusterConfig(raw()));
+const cfg = parseClusterConfig(raw());
+const ctx = hostContext(cfg);
+const verifyInputs: verbs.VerifyInputs = {
+    nodes: [], verifyTimeout: 90, userLogins: "data default REDIS_PASSWORD", dryRuns: "replication deny GET k",
+    internalDataUsers: ["deployer"], internalSentinelUsers: ["sentinel-peer"],
+};
 const all: HostScript[] = [
     verbs.prepare(ctx, { dataDir: "/d", logDir: "/l", stageDir: "/s", sshUser: "root" }),
     verbs.putFile(ctx, { dest: "/f", owner: "root", mode: "0644", action: "none" }),
@@ -27,7 +31,13 @@ const all: HostScript[] = [
     verbs.handover(ctx),
     verbs.leave(ctx, { peers: [] }),
     verbs.tidy(ctx, { peers: [], revision: "r" }),
-    verbs.verify(ctx, { nodes: [], verifyTimeout: 90 }),
+    verbs.verify(ctx, verifyInputs),
+    verbs.acl(ctx, { phase: "add", dataUsers: "user default reset on @@REDIS_PASSWORD:HASHES@@ +@all", sentinelUsers: "" }),
+    verbs.acl(ctx, { phase: "retire", dataUsers: "", sentinelUsers: "", keepPrevious: "yes" }),
+    verbs.authLinks(ctx, {
+        replUser: "replication", replSecret: "REPLICATION_PASSWORD", sentinelUser: "sentinel", sentinelSecret: "SENTINEL_AUTH_PASSWORD",
+        peerUser: "sentinel-peer", peerSecret: "SENTINEL_PEER_PASSWORD",
+    }),
 ];
 
 /** Upper-case variables the script reads, less those it assigns (NAME=, read NAME, for NAME, export NAME). */
@@ -42,6 +52,11 @@ function unassigned(text: string): string[] {
 }
 
 describe("host scripts", () => {
+    it("are all checked here: one of each verb (sh/bin)", () => {
+        const bin = fs.readdirSync(path.join(__dirname, "../../src/host/sh/bin")).map((f) => f.replace(/\.sh$/, ""));
+        expect([...new Set(all.map((s) => s.verb))].sort()).toEqual(bin.sort());
+    });
+
     it.each(all.map((s) => [s.verb, s] as const))("%s reads only variables its header or itself sets", (_verb, script) => {
         expect(unassigned(script.text)).toEqual([]);
     });
@@ -58,10 +73,14 @@ describe("host scripts", () => {
         const shell = ["lib", "bin"].flatMap((d) => fs.readdirSync(path.join(dir, d)).map((f) => fs.readFileSync(path.join(dir, d, f), "utf8"))).join("\n")
             .split("\n").filter((l) => !/^\s*#/.test(l)).join("\n");
         for (const fact of ["bin/redis-", "redis.conf", "sentinel.conf", ".rendered", "redis-server.service", "redis-sentinel.service", "/var/lib/redis-sentinel-pulumi", "secrets.env", "@@", "mymaster",
-            ...SECRET_NAMES, ...SENTINEL_LIVE_OPTIONS.filter((o) => o !== "quorum"), "appenddirname"]) {
+            ...secretNames(cfg), ...SENTINEL_LIVE_OPTIONS.filter((o) => o !== "quorum"), "appenddirname",
+            ...AUTH_DIRECTIVES.filter((d) => d.includes(" ")), "deployer", "sentinel-peer"]) {
             expect(shell, fact).not.toContain(fact);
         }
         expect(RESTART_DIRECTIVES).toContain("port");
+        expect(RESTART_DIRECTIVES).not.toContain("requirepass");
+        expect(RESTART_DIRECTIVES).not.toContain("masterauth");
+        expect(secretNames(cfg)).toEqual(["REDIS_PASSWORD", "SENTINEL_PASSWORD", "DEPLOYER_PASSWORD", "REPLICATION_PASSWORD", "SENTINEL_AUTH_PASSWORD", "SENTINEL_PEER_PASSWORD"]);
         for (const t of Object.values(TIMEOUTS)) expect(shell).not.toMatch(new RegExp(`(deadline_in|timeout) ${t}\\b`));
     });
 });
@@ -69,21 +88,26 @@ describe("host scripts", () => {
 describe("the secrets a host holds", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "host-secrets-"));
 
-    it("are stored only when every secret of SECRET_NAMES is there, naming the missing one", () => {
-        const r = runScript(verbs.putSecrets(testContext(dir)), dir, "REDIS_PASSWORD=r-pass-0123456789abc\n");
-        expect(r.code).toBe(2);
-        expect(r.err).toBe("put-secrets: SENTINEL_PASSWORD is required\n");
-        expect(fs.existsSync(path.join(dir, "secrets.env"))).toBe(false);
+    /** The complete file without the line of `name`. */
+    const without = (name: string) => secretsText().split("\n").filter((l) => !l.startsWith(`${name}=`)).join("\n");
+
+    it("are stored only when every secret of the cluster is there, naming the missing one", () => {
+        for (const name of secretNames(cfg)) {
+            const r = runScript(verbs.putSecrets(testContext(dir)), dir, without(name));
+            expect(r.code, name).toBe(2);
+            expect(r.err).toBe(`put-secrets: ${name} is required\n`);
+            expect(fs.existsSync(path.join(dir, "secrets.env"))).toBe(false);
+        }
     });
 
     it("are refused by a step when the file lacks one, naming the file and the secret", () => {
-        fs.writeFileSync(path.join(dir, "secrets.env"), "REDIS_PASSWORD=r-pass-0123456789abc\n");
-        const r = runScript(verbs.verify(testContext(dir), { nodes: [], verifyTimeout: 1 }), dir, "REDIS_PASSWORD=r-pass-0123456789abc\n");
+        fs.writeFileSync(path.join(dir, "secrets.env"), without("DEPLOYER_PASSWORD"));
+        const r = runScript(verbs.verify(testContext(dir), { ...verifyInputs, verifyTimeout: 1 }), dir, without("SENTINEL_PEER_PASSWORD"));
         expect(r.code).toBe(2);
-        expect(r.err).toBe("- does not hold SENTINEL_PASSWORD\n");
+        expect(r.err).toBe("- does not hold SENTINEL_PEER_PASSWORD\n");
         const s = runScript(verbs.service(testContext(dir), { unit: "redis-server", who: "data", port: 6379 }), dir);
         expect(s.code).toBe(2);
-        expect(s.err).toBe(`${path.join(dir, "secrets.env")} does not hold SENTINEL_PASSWORD\n`);
+        expect(s.err).toBe(`${path.join(dir, "secrets.env")} does not hold DEPLOYER_PASSWORD\n`);
     });
 
     it("an input that would shadow a host fact is refused when the script is made", () => {

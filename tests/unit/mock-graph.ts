@@ -53,4 +53,16 @@ export function registration(registered: ReadonlyMap<string, Registered>, name: 
     return r;
 }
 
+/**
+ * Resolves once every resource constructed so far is registered with its
+ * inputs: a step that waits for another (the retire steps wait for the
+ * verification) registers later than the outputs a test awaits. The SDK counts
+ * each registration from its constructor on; its wait is not in its typings.
+ */
+export async function settled(): Promise<void> {
+    const runtime = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
+    if (typeof runtime.waitForRPCs !== "function") throw new Error("@pulumi/pulumi no longer has runtime.waitForRPCs: find another wait");
+    await runtime.waitForRPCs();
+}
+
 export const isSecret = (v: any): boolean => v?.[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;

@@ -5,7 +5,7 @@ import { parseClusterConfig } from "../../src/config";
 import {
     renderRedisConf, renderRedisUnit, renderSentinelConf, renderSentinelUnit, renderSysctl, renderThpTmpfiles,
 } from "../../src/render";
-import { HOSTS, raw } from "./fixtures";
+import { HOSTS, REDIS_PASSWORD, raw, rawWithSecrets } from "./fixtures";
 
 const GOLDEN = path.join(__dirname, "golden");
 
@@ -34,13 +34,49 @@ describe("rendering", () => {
         golden("thp.tmpfiles.conf", renderThpTmpfiles());
     });
 
-    it("keeps secrets out of the rendered text by default", () => {
+    it("keeps secrets and their hashes out of the rendered text: placeholders the host fills", () => {
         for (const h of cfg.hosts) {
-            for (const text of [renderRedisConf(cfg, h), renderSentinelConf(cfg, h)]) {
-                expect(text).not.toContain("s3cret");
-                expect(text).toMatch(/@@REDIS_PASSWORD@@/);
+            const redis = renderRedisConf(cfg, h);
+            const sentinel = renderSentinelConf(cfg, h);
+            for (const text of [redis, sentinel]) {
+                expect(text).not.toContain(REDIS_PASSWORD);
+                expect(text).not.toMatch(/#[0-9a-f]{64}/);
+                expect(text).not.toMatch(/^requirepass/m);
+                expect(text).not.toMatch(/^(masterauth|sentinel auth-pass mymaster|sentinel sentinel-pass) (?!@@[A-Z_]+@@$)/m);
+                // A password itself only where a node logs in to another; users get hashes.
+                for (const line of text.split("\n").filter((l) => /@@[A-Z_]+@@/.test(l))) {
+                    expect(line).toMatch(/^(masterauth|sentinel auth-pass mymaster|sentinel sentinel-pass) @@[A-Z_]+@@$/);
+                }
             }
+            expect(redis).toContain("user default reset on @@REDIS_PASSWORD:HASHES@@ ~* &* +@all\n");
+            expect(redis).toContain("masteruser replication\nmasterauth @@REPLICATION_PASSWORD@@\n");
+            expect(sentinel).toContain("user default reset on @@SENTINEL_PASSWORD:HASHES@@ ~* &* +@all\n");
+            expect(sentinel).toContain("sentinel auth-user mymaster sentinel\nsentinel auth-pass mymaster @@SENTINEL_AUTH_PASSWORD@@\n");
+            expect(sentinel).toContain("sentinel sentinel-user sentinel-peer\nsentinel sentinel-pass @@SENTINEL_PEER_PASSWORD@@\n");
         }
+    });
+
+    it("renders the stack's users: the default user off when disabled, the monitor and application users", () => {
+        const c = parseClusterConfig(rawWithSecrets({
+            monitorPassword: "m-pass-0123456789abc",
+            aclUserPasswords: JSON.stringify({ orders: "o-pass-0123456789abc", "app-2": "a-pass-0123456789abc" }),
+        }, {
+            defaultUserEnabled: "false",
+            aclUsers: JSON.stringify([{ name: "orders", rules: "~orders:* +@read +@write -@dangerous" }, { name: "app-2", rules: "~app2:* +get" }]),
+        }));
+        const users = renderRedisConf(c, c.hosts[1]).split("\n").filter((l) => l.startsWith("user "));
+        // The deployer first, the default user last: an upgraded node is reached as `default` until the deployer exists.
+        expect(users).toEqual([
+            "user deployer reset on @@DEPLOYER_PASSWORD:HASHES@@ ~* &* +@all",
+            "user replication reset on @@REPLICATION_PASSWORD:HASHES@@ resetchannels -@all +psync +replconf +ping",
+            expect.stringMatching(/^user sentinel reset on @@SENTINEL_AUTH_PASSWORD:HASHES@@ resetchannels &__sentinel__:hello -@all /),
+            "user monitor reset on @@MONITOR_PASSWORD:HASHES@@ resetchannels -@all +ping +info +client|list +slowlog|get +slowlog|len +latency|latest +latency|histogram +memory|stats +dbsize",
+            "user orders reset on @@USER_ORDERS_PASSWORD:HASHES@@ ~orders:* +@read +@write -@dangerous",
+            "user app-2 reset on @@USER_APP_2_PASSWORD:HASHES@@ ~app2:* +get",
+            "user default reset off -@all",
+        ]);
+        // The Sentinels' users do not depend on the data nodes' ones.
+        expect(renderSentinelConf(c, c.hosts[1])).toBe(renderSentinelConf(cfg, cfg.hosts[1]));
     });
 
     it("puts no password on any unit command line", () => {

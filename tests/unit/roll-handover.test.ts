@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { beforeEach, describe, expect, it } from "vitest";
 import * as verbs from "../../src/host/verbs";
-import { runScript, testContext } from "./host-scripts";
+import { TEST_SECRETS, fakeCliPrelude, runScript, testContext, writeSecrets } from "./host-scripts";
 
 let dir: string;
 let log: string;
@@ -30,9 +30,8 @@ function fakeCluster(learnsAfter: number, failingOverFor: number) {
     fs.writeFileSync(path.join(dir, "replicas-before"), `${before}\n`);
     fs.writeFileSync(path.join(dir, "replicas-after"), `${after}\n`);
     const count = (name: string) => `n=$(cat ${JSON.stringify(path.join(dir, name))} 2>/dev/null || echo 0); n=$((n + 1)); echo $n > ${JSON.stringify(path.join(dir, name))}`;
-    fs.writeFileSync(path.join(dir, "redis-cli"), `#!/bin/sh
+    fs.writeFileSync(path.join(dir, "redis-cli"), `${fakeCliPrelude(log)}
 d=${JSON.stringify(dir)}
-echo "AUTH=$REDISCLI_AUTH $*" >> ${JSON.stringify(log)}
 case "$*" in
   "-h 127.0.0.1 -p 6380 INFO replication")
     printf 'role:master\\nmaster_replid:old\\nmaster_repl_offset:100\\nslave0:ip=10.0.0.2,port=6380,state=online,offset=100,lag=0\\nslave1:ip=10.0.0.3,port=6380,state=online,offset=100,lag=0\\n' ;;
@@ -58,7 +57,7 @@ esac
 beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "roll-handover-"));
     log = path.join(dir, "cli.log");
-    fs.writeFileSync(path.join(dir, "secrets.env"), "REDIS_PASSWORD=r-pass\nSENTINEL_PASSWORD=s-pass\n");
+    writeSecrets(dir);
     // No unit runs here: the script falls back to the configured port.
     fs.mkdirSync(path.join(dir, "bin"));
     fs.writeFileSync(path.join(dir, "bin", "systemctl"), "#!/bin/sh\necho 0\n", { mode: 0o755 });
@@ -85,7 +84,14 @@ describe("roll handover", () => {
         expect(replicaQueries).toBeGreaterThanOrEqual(3);
         expect(r.calls.slice(0, pause).filter((c) => c.includes("SENTINEL REPLICAS")).length).toBe(3);
         expect(pause).toBeLessThan(failover);
-        expect(r.calls[failover]).toBe("AUTH=s-pass -h 127.0.0.1 -p 26379 SENTINEL FAILOVER mymaster");
+        expect(r.calls[failover]).toBe(`USER=default AUTH=${TEST_SECRETS.SENTINEL_PASSWORD} -h 127.0.0.1 -p 26379 SENTINEL FAILOVER mymaster`);
+        expect(r.calls[pause]).toBe(`USER=deployer AUTH=${TEST_SECRETS.DEPLOYER_PASSWORD} -h 127.0.0.1 -p 6380 CLIENT PAUSE 10000 WRITE`);
+        // Data nodes (port 6380) as the deployer user, Sentinels (26379) as their default user: every call.
+        for (const c of r.calls) {
+            expect(c, c).toMatch(c.includes(" -p 26379 ")
+                ? /^USER=default AUTH=s-pass-0123456789abc -h /
+                : /^USER=deployer AUTH=d-pass-0123456789abc -h \S+ -p 6380 /);
+        }
         // Writes resume (UNPAUSE) before the wait for the end of the failover, which
         // took three SENTINEL MASTER calls (two in progress, then done).
         const unpause = indexOf(r.calls, "CLIENT UNPAUSE");

@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { beforeEach, describe, expect, it } from "vitest";
 import * as verbs from "../../src/host/verbs";
-import { runScript, testContext } from "./host-scripts";
+import { TEST_SECRETS, fakeCliPrelude, runScript, testContext, writeSecrets } from "./host-scripts";
 
 let dir: string;
 let log: string;
@@ -20,7 +20,7 @@ const entry = (ip: string, port: number, flags: string) =>
 beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "roll-tidy-"));
     log = path.join(dir, "cli.log");
-    fs.writeFileSync(path.join(dir, "secrets.env"), "REDIS_PASSWORD=r-pass\nSENTINEL_PASSWORD=s-pass\n");
+    writeSecrets(dir);
     const live = (i: number) => entry(`10.0.0.${i}`, 6380, "slave");
     const sentinels = (self: number) => [1, 2, 3].filter((i) => i !== self).map((i) => entry(`10.0.0.${i}`, 26379, "sentinel")).join("\n");
     // Sentinel 1 remembers host 2 at the old port (down); Sentinel 2 knows a 4th node
@@ -34,9 +34,8 @@ beforeEach(() => {
         fs.writeFileSync(path.join(dir, `${ip}.replicas`), `${r.replicas}\n`);
         fs.writeFileSync(path.join(dir, `${ip}.sentinels`), `${r.sentinels}\n`);
     }
-    fs.writeFileSync(path.join(dir, "redis-cli"), `#!/bin/sh
+    fs.writeFileSync(path.join(dir, "redis-cli"), `${fakeCliPrelude(log)}
 h=$2
-echo "AUTH=$REDISCLI_AUTH $*" >> ${JSON.stringify(log)}
 case "$*" in
   *"SENTINEL REPLICAS"*) cat ${JSON.stringify(dir)}/$h.replicas ;;
   *"SENTINEL SENTINELS"*) cat ${JSON.stringify(dir)}/$h.sentinels ;;
@@ -58,7 +57,7 @@ describe("roll tidy", () => {
         expect(r.err).toBe("");
         expect(r.code).toBe(0);
         expect(r.out).toContain("Sentinel 10.0.0.1:26379 remembers 10.0.0.2:6379 which the cluster no longer has");
-        expect(resets()).toEqual(["AUTH=s-pass -h 10.0.0.1 -p 26379 SENTINEL RESET mymaster"]);
+        expect(resets()).toEqual([`USER=default AUTH=${TEST_SECRETS.SENTINEL_PASSWORD} -h 10.0.0.1 -p 26379 SENTINEL RESET mymaster`]);
     });
 
     it("fails, naming the Sentinel, when it does not find the cluster again after the reset", () => {

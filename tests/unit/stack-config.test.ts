@@ -55,6 +55,33 @@ describe("readStackConfig", () => {
         expect(await pulumi.isSecret(s.sentinelPassword)).toBe(true);
     });
 
+    it("reads the cluster, monitor and application users' passwords the stack sets, as secrets, and leaves the others to be generated", async () => {
+        setConfig({
+            hosts: JSON.stringify(HOSTS), sshPrivateKey: PRIVATE_KEY, redisPassword: REDIS_PASSWORD,
+            deployerPassword: "stack-deployer-0123456789", replicationPassword: "", monitorPassword: "stack-monitor-0123456789",
+            aclUsers: JSON.stringify([{ name: "orders", rules: "~orders:* +@read" }]),
+            aclUserPasswords: JSON.stringify({ orders: "stack-orders-0123456789" }),
+        }, ["sshPrivateKey", "redisPassword", "deployerPassword", "monitorPassword", "aclUserPasswords"]);
+        const s = readStackConfig("/project", presentBinaries);
+        const value = (o: pulumi.Output<string>) => new Promise((resolve) => o.apply(resolve));
+        expect(Object.keys(s.clusterPasswords)).toEqual(["deployerPassword"]);
+        expect(await value(s.clusterPasswords.deployerPassword!)).toBe("stack-deployer-0123456789");
+        expect(await pulumi.isSecret(s.clusterPasswords.deployerPassword!)).toBe(true);
+        expect(await value(s.monitorPassword!)).toBe("stack-monitor-0123456789");
+        expect(await pulumi.isSecret(s.monitorPassword!)).toBe(true);
+        expect(Object.keys(s.userPasswords)).toEqual(["orders"]);
+        expect(await value(s.userPasswords.orders)).toBe("stack-orders-0123456789");
+        expect(await pulumi.isSecret(s.userPasswords.orders)).toBe(true);
+    });
+
+    it("has no monitor or application passwords when the stack has no such users", () => {
+        setConfig({ hosts: JSON.stringify(HOSTS), sshPrivateKey: PRIVATE_KEY, redisPassword: REDIS_PASSWORD }, ["sshPrivateKey", "redisPassword"]);
+        const s = readStackConfig("/project", presentBinaries);
+        expect(s.monitorPassword).toBeUndefined();
+        expect(s.userPasswords).toEqual({});
+        expect(s.clusterPasswords).toEqual({});
+    });
+
     it("fails with a RunError naming each bad key, before any resource is registered", () => {
         setConfig({ hosts: JSON.stringify(HOSTS), sshPrivateKey: PRIVATE_KEY, redisPassword: REDIS_PASSWORD, quorum: "7", redisPrt: "1" },
             ["sshPrivateKey", "redisPassword"]);

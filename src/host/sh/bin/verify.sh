@@ -6,8 +6,14 @@
 # Checks: every Sentinel names the same master; that master has role master
 # with every other node connected as an online replica; every replica has
 # master_link_status:up; every Sentinel sees (at least) every replica and every
-# other Sentinel; SENTINEL CKQUORUM is OK.
+# other Sentinel; SENTINEL CKQUORUM is OK. Then the users: each of USER_LOGINS
+# ("data|sentinel USER SECRET" lines) logs in on every node with its current
+# password; each of DRY_RUNS ("USER allow|deny COMMAND..." lines) is allowed or
+# denied by ACL DRYRUN on every data node; and no node's ACL LOG holds a
+# denial of the cluster's own users (INTERNAL_DATA_USERS on the data nodes,
+# INTERNAL_SENTINEL_USERS on the Sentinels) from the last ACL_LOG_WINDOW s.
 load_secrets -
+started=$(date +%s)
 set -- $NODES
 n=$#
 
@@ -71,6 +77,61 @@ until check "$@"; do
     fi
     sleep 1
 done
+
+# Denials of these users in a node's ACL LOG younger than MAX_AGE seconds:
+# "user reason object" lines (age-seconds: Redis 7.0 has no timestamps yet).
+acl_denials() { # data|sentinel addr port users max-age
+    rcli "$1" "$2" "$3" ACL LOG 128 | awk -v users=" $4 " -v max_age="$5" '
+        function flush() { if (user != "" && index(users, " " user " ") && age <= max_age) print user " " reason " " object; user = ""; age = 0 }
+        key == "" { key = $0; next }
+        {
+            if (key == "count") flush()
+            if (key == "username") user = $0; else if (key == "reason") reason = $0
+            else if (key == "object") object = $0; else if (key == "age-seconds") age = $0 + 0
+            key = ""
+        }
+        END { flush() }'
+}
+acl_problems=""
+for node in "$@"; do
+    name=${node%%=*} addr=${node#*=}
+    while read -r kind user secret; do
+        [ -n "$kind" ] || continue
+        if [ "$kind" = data ]; then port=$REDIS_PORT; else port=$SENTINEL_PORT; fi
+        got=$(rcli_as "$user" "$secret" "$addr" "$port" PING </dev/null)
+        case "$got" in
+            *PONG* | *NOPERM*) ;;
+            *) acl_problems="$acl_problems\n$name: user $user cannot log in to the $kind node with its current password: $(printf '%s' "$got" | tr '\n' ' ')" ;;
+        esac
+    done <<EOF_LOGINS
+$USER_LOGINS
+EOF_LOGINS
+    while read -r user verdict cmd; do
+        [ -n "$user" ] || continue
+        set -f
+        got=$(rcli data "$addr" "$REDIS_PORT" ACL DRYRUN "$user" $cmd </dev/null)
+        set +f
+        case "$verdict:$got" in
+            allow:OK | deny:*"no permissions"*) ;;
+            allow:*) acl_problems="$acl_problems\n$name: user $user may not run $cmd, which its job needs: $got" ;;
+            deny:*) acl_problems="$acl_problems\n$name: user $user may run $cmd, which it must not ($got)" ;;
+        esac
+    done <<EOF_DRY
+$DRY_RUNS
+EOF_DRY
+    max_age=$((ACL_LOG_WINDOW + $(date +%s) - started))
+    for d in $(acl_denials data "$addr" "$REDIS_PORT" "$INTERNAL_DATA_USERS" "$max_age" | tr ' ' '/'); do
+        acl_problems="$acl_problems\n$name: the data node's ACL LOG denied the cluster's own $(printf '%s' "$d" | awk -F/ '{ print "user " $1 " (" $2 " " $3 ")" }')"
+    done
+    for d in $(acl_denials sentinel "$addr" "$SENTINEL_PORT" "$INTERNAL_SENTINEL_USERS" "$max_age" | tr ' ' '/'); do
+        acl_problems="$acl_problems\n$name: the Sentinel's ACL LOG denied the cluster's own $(printf '%s' "$d" | awk -F/ '{ print "user " $1 " (" $2 " " $3 ")" }')"
+    done
+done
+if [ -n "$acl_problems" ]; then
+    printf 'verify: the cluster runs, but its users are not as they must be:%b\n' "$acl_problems" >&2
+    exit 1
+fi
+
 sentinels=""
 for node in "$@"; do sentinels="$sentinels{\"name\":\"${node%%=*}\",\"address\":\"${node#*=}\",\"port\":$SENTINEL_PORT},"; done
 printf '{"master":{"name":"%s","address":"%s","port":%s},"replicas":[%s],"sentinels":[%s],"ckquorum":"%s"}\n' \

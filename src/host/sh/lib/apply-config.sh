@@ -18,6 +18,8 @@
 #     directives are applied with CONFIG SET while the server runs.
 #   - sentinel: myid, epochs, known-replica, known-sentinel and the monitored
 #     master's address are kept; SENTINEL_LIVE_OPTIONS change with SENTINEL SET.
+#   - credentials (AUTH_DIRECTIVES) are written, never applied: the acl and
+#     auth-links steps change them live;
 #   - a change that needs a restart is written but not applied while the
 #     service runs: PENDING_DIR/<unit> marks it for the rolling restart, which
 #     restarts one node at a time.
@@ -113,7 +115,11 @@ awk -F '\t' 'NR == FNR { seen[$1] = 1; next } !($1 in seen) { print $1 }' "$work
 # Decide what each change needs before touching anything.
 : > "$work/live"
 : > "$work/restart"
+# Credentials (AUTH_DIRECTIVES) belong to the acl and auth-links steps, which
+# change them live; here they are only written to the file.
+is_auth() { printf '%s\n' "$AUTH_DIRECTIVES" | grep -qxF "$1"; }
 while IFS="$(printf '\t')" read -r k v; do
+    if is_auth "$k"; then continue; fi
     case "$kind: $RESTART_DIRECTIVES " in
         "redis:"*" $k "*) echo "$k" >> "$work/restart"; continue ;;
     esac
@@ -133,7 +139,7 @@ while IFS="$(printf '\t')" read -r k v; do
             echo "$k" >> "$work/restart" ;;
     esac
 done < "$work/changed"
-cat "$work/removed" >> "$work/restart"
+while read -r k; do is_auth "$k" || echo "$k"; done < "$work/removed" >> "$work/restart"
 
 restart_needed=no
 if running; then
@@ -199,3 +205,13 @@ save_rendered
 if [ "$restart_needed" = yes ]; then mkdir -p "$PENDING_DIR" && touch "$PENDING_DIR/$unit"; fi
 echo "$kind: updated $target"
 )
+
+# refill_config: the file made again from its last render (same directives,
+# so nothing is applied or restarted) with the secrets file's current values
+# and what the service owns: after a credential changed live, or while the
+# service is stopped.
+refill_config() { # kind file port
+    if [ -f "$2$RENDERED_SUFFIX" ]; then
+        (KIND=$1 TARGET=$2 PORT=$3 SELF= PEERS=; apply_config) < "$2$RENDERED_SUFFIX"
+    fi
+}

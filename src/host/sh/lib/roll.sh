@@ -13,11 +13,7 @@ r() { _host=$1; shift; rcli data "$_host" "$lport" "$@"; }
 
 # Stopped, the service cannot rewrite its file under us; then the file is made
 # from the last rendered one plus what the service owns (replicaof, Sentinel state).
-remerge() { # kind file port
-    if [ -f "$2$RENDERED_SUFFIX" ]; then
-        (KIND=$1 TARGET=$2 PORT=$3 SELF= PEERS=; apply_config) < "$2$RENDERED_SUFFIX"
-    fi
-}
+remerge() { refill_config "$@"; }
 
 wait_ping() { # data|sentinel host port what
     _end=$(deadline_in "$ROLL_TIMEOUT")

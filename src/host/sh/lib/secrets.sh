@@ -1,7 +1,9 @@
 # The host's secrets: SECRETS_FILE holds one NAME=value line per secret
-# (src/host/secrets.ts writes it). load_secrets sets SECRET_<NAME> for each and
+# (src/host/secrets.ts writes it, and says what PREVIOUS_<NAME> and
+# NEW_SECRETS lines mean). load_secrets sets SECRET_<NAME> for each line and
 # fails unless every one of SECRET_NAMES is there; fill_placeholders replaces
-# each placeholder (printf format SECRET_PLACEHOLDER) with its secret.
+# each placeholder (printf formats SECRET_PLACEHOLDER and HASHES_PLACEHOLDER)
+# with its secret or its password hashes.
 _read_secrets() { # NAME=value lines on stdin
     while IFS= read -r _line || [ -n "$_line" ]; do
         _name=${_line%%=*}
@@ -23,23 +25,42 @@ load_secrets() { # file ("-": stdin, read as it is: opening /dev/stdin fails whe
 }
 
 # The secret named by a variable's value: secret_of DATA_AUTH_SECRET.
-secret_of() { eval "printf '%s' \"\${SECRET_$1}\""; }
+secret_of() { eval "printf '%s' \"\${SECRET_$1:-}\""; }
+# Its previous values still valid during a rotation, space-separated (passwords hold no spaces).
+previous_of() { eval "printf '%s' \"\${SECRET_PREVIOUS_$1:-}\""; }
+# Whether no node knew this credential before the rotation in progress.
+is_new_secret() { case " ${SECRET_NEW_SECRETS:-} " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# sha256 hex of a value; printf is a shell builtin, so the value is never an argument of a process.
+sha256_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+# "#<sha256> ..." of a secret's value and of its previous values: an ACL user's passwords.
+hashes_of() { # NAME
+    _hs="#$(sha256_of "$(secret_of "$1")")"
+    for _p in $(previous_of "$1"); do _hs="$_hs #$(sha256_of "$_p")"; done
+    printf '%s' "$_hs"
+}
 
 fill_placeholders() { # file
+    for _name in $SECRET_NAMES; do
+        eval "SECRET_HASHES_$_name=\$(hashes_of \"\$_name\")"
+        export "SECRET_HASHES_$_name"
+    done
     # index/substr, not gsub: no regex or '&' surprises whatever a secret holds.
-    SECRET_NAMES=$SECRET_NAMES SECRET_PLACEHOLDER=$SECRET_PLACEHOLDER awk '
+    SECRET_NAMES=$SECRET_NAMES SECRET_PLACEHOLDER=$SECRET_PLACEHOLDER HASHES_PLACEHOLDER=$HASHES_PLACEHOLDER awk '
+        function replace(line, token, value,    out, i) {
+            out = ""
+            while ((i = index(line, token)) > 0) {
+                out = out substr(line, 1, i - 1) value
+                line = substr(line, i + length(token))
+            }
+            return out line
+        }
         BEGIN { n = split(ENVIRON["SECRET_NAMES"], names, " ") }
         {
             line = $0
             for (j = 1; j <= n; j++) {
-                token = sprintf(ENVIRON["SECRET_PLACEHOLDER"], names[j])
-                value = ENVIRON["SECRET_" names[j]]
-                out = ""
-                while ((i = index(line, token)) > 0) {
-                    out = out substr(line, 1, i - 1) value
-                    line = substr(line, i + length(token))
-                }
-                line = out line
+                line = replace(line, sprintf(ENVIRON["HASHES_PLACEHOLDER"], names[j]), ENVIRON["SECRET_HASHES_" names[j]])
+                line = replace(line, sprintf(ENVIRON["SECRET_PLACEHOLDER"], names[j]), ENVIRON["SECRET_" names[j]])
             }
             print line
         }' "$1"
