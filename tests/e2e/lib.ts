@@ -50,7 +50,7 @@ export function run(
  * Runs a command without blocking the event loop, so that a writer in this
  * process keeps writing meanwhile (a blocked loop would count as a write pause).
  */
-export function runAsync(cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<RunResult> {
+export function runAsync(cmd: string, args: readonly string[], opts: { cwd?: string; allowFail?: boolean } = {}): Promise<RunResult> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
         const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
@@ -61,7 +61,7 @@ export function runAsync(cmd: string, args: readonly string[], opts: { cwd?: str
         child.on("error", reject);
         child.on("close", (code) => {
             const res = { stdout, stderr, code: code ?? -1, seconds: (Date.now() - started) / 1000 };
-            if (res.code !== 0) reject(new Error(`${cmd} ${args.join(" ")} failed (${res.code}):\n${stdout.slice(-4000)}\n${stderr.slice(-4000)}`));
+            if (res.code !== 0 && !opts.allowFail) reject(new Error(`${cmd} ${args.join(" ")} failed (${res.code}):\n${stdout.slice(-4000)}\n${stderr.slice(-4000)}`));
             else resolve(res);
         });
     });
@@ -125,8 +125,8 @@ export class Stack {
     }
 
     /** `pulumi up` without blocking the event loop, so a writer in this process keeps writing meanwhile. */
-    upAsync(extra: readonly string[] = []): Promise<RunResult> {
-        return runAsync("pulumi", ["up", "--yes", "--skip-preview", "--color", "never", ...extra, "--stack", this.name, "--non-interactive"], { cwd: this.cwd });
+    upAsync(extra: readonly string[] = [], opts: { allowFail?: boolean } = {}): Promise<RunResult> {
+        return runAsync("pulumi", ["up", "--yes", "--skip-preview", "--color", "never", ...extra, "--stack", this.name, "--non-interactive"], { cwd: this.cwd, ...opts });
     }
 
     outputs(): Record<string, any> {
