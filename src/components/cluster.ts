@@ -17,7 +17,7 @@ import * as verbs from "../host/verbs";
 import { planCluster } from "../plan";
 import { ConnectionSettings, Endpoint, VerifiedCluster, connectionSettings, parseVerifyOutput } from "../verify";
 import { DataNode } from "./data-node";
-import { GeneratedPassword } from "./generated-password";
+import { GeneratedPasswords } from "./generated-passwords";
 import { SentinelNode } from "./sentinel-node";
 import { SshAccess, connectionFor, hostStep, pinnedHostKey } from "./step";
 
@@ -84,8 +84,10 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         const ctx = plan.context;
         // One secret carries every secret a host holds to its root-only file. The
         // cluster's own users' passwords the stack leaves out are generated once.
+        const missing = CLUSTER_PASSWORD_KEYS.filter((k) => args.clusterPasswords?.[k] === undefined);
+        const generated = missing.length > 0 ? new GeneratedPasswords(`${name}-generated-passwords`, { purposes: missing }, { parent: this }) : undefined;
         const clusterPasswords = CLUSTER_PASSWORD_KEYS.map((k): [string, pulumi.Input<string>] => [CLUSTER_PASSWORD_SECRETS[k],
-            args.clusterPasswords?.[k] ?? new GeneratedPassword(`${name}-${k}`, { purpose: k }, { parent: this }).value]);
+            args.clusterPasswords?.[k] ?? generated!.values.apply((v) => v[k])]);
         const monitor: [string, pulumi.Input<string>][] = cfg.acl.monitor ? [[MONITOR_SECRET, required(args.monitorPassword, "monitorPassword")]] : [];
         const secretsFile = secretsFileText([
             ["REDIS_PASSWORD", args.redisPassword],

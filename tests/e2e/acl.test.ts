@@ -43,6 +43,8 @@ const NEW = {
 let th: TestHosts;
 /** The generated passwords of the first deploy, read from a host's secrets file. */
 let generated: Record<string, string> = {};
+/** Every generated password the hosts held, for the scan. */
+const everGenerated: string[] = [];
 /** The SSH key the stack logs in with after the key rotation. */
 let newSshKey = "";
 let newSshFingerprint = "";
@@ -120,6 +122,7 @@ describe("ACL users, password rotation and the secrets scan", () => {
             { name: "writer", rules: WRITER_RULES, password: "<aclUserPasswords.writer>" },
         ]);
         generated = hostSecrets(1);
+        everGenerated.push(...Object.values(generated));
         for (const k of ["DEPLOYER_PASSWORD", "REPLICATION_PASSWORD", "SENTINEL_AUTH_PASSWORD", "SENTINEL_PEER_PASSWORD"]) {
             expect(generated[k], k).toMatch(/^[A-Za-z0-9]{32}$/);
             expect(hostSecrets(2)[k]).toBe(generated[k]);
@@ -167,6 +170,34 @@ describe("ACL users, password rotation and the secrets scan", () => {
         // The same test user denials just made are in the log, under the users that made them.
         expect(aclDenials(1, ["replication"]).length).toBeGreaterThan(0);
         for (const i of [1, 2, 3]) as(i, "default", OLD.redisPassword, "ACL LOG RESET");
+    });
+
+    it("rotates the generated passwords when their resource is replaced (the README's command)", () => {
+        const before = generated;
+        const urn = /urn:\S*GeneratedPasswords::redis-generated-passwords/.exec(stack.pulumi(["stack", "--show-urns"]).stdout)?.[0];
+        expect(urn).toBeDefined();
+        const pids = probe.pids();
+        record(stack.up(["--replace", urn!]));
+        generated = hostSecrets(1);
+        everGenerated.push(...Object.values(generated));
+        const users: [string, string, number][] = [
+            ["deployer", "DEPLOYER_PASSWORD", 6379], ["replication", "REPLICATION_PASSWORD", 6379],
+            ["sentinel", "SENTINEL_AUTH_PASSWORD", 6379], ["sentinel-peer", "SENTINEL_PEER_PASSWORD", 26379],
+        ];
+        for (const [user, k, port] of users) {
+            expect(generated[k], k).toMatch(/^[A-Za-z0-9]{32}$/);
+            expect(generated[k], k).not.toBe(before[k]);
+            for (const i of [1, 2, 3]) {
+                expect(as(i, user, generated[k], "PING", port)).toBe("PONG");
+                expect(as(i, user, before[k], "PING", port)).toMatch(/WRONGPASS|AUTH failed/);
+            }
+        }
+        expect(probe.pids()).toEqual(pids);
+        // Those refused logins were this test's own.
+        for (const i of [1, 2, 3]) {
+            as(i, "deployer", generated.DEPLOYER_PASSWORD, "ACL LOG RESET");
+            as(i, "default", OLD.sentinelPassword, "ACL LOG RESET", 26379);
+        }
     });
 
     it("rotates every password inside one up with a writer running: 0 failed commands, 0 lost writes", async () => {
@@ -304,7 +335,7 @@ describe("ACL users, password rotation and the secrets scan", () => {
     it("leaks no password or private key: state, CLI and provider output, processes, journal, logs, readable files", () => {
         const secrets = [...new Set([
             ...Object.values(OLD), ...Object.values(NEW),
-            ...["DEPLOYER_PASSWORD", "REPLICATION_PASSWORD", "SENTINEL_AUTH_PASSWORD", "SENTINEL_PEER_PASSWORD"].map((k) => generated[k]),
+            ...everGenerated,
         ])];
         // The SSH private keys, old and new: every base64 line of a key's body is long enough to be unique.
         const keyLines = [fs.readFileSync(th.key, "utf8"), newSshKey].flatMap((k) => k.split("\n").filter((l) => /^[A-Za-z0-9+/=]{40,}$/.test(l)));

@@ -70,7 +70,7 @@ describe("an existing stack upgrades in place", () => {
         const created = steps.filter((s) => s.startsWith("create ")).map((s) => s.slice(7)).sort();
         expect(created).toEqual([
             ...everyHost((i) => [`host${i}-acl-add`, `host${i}-acl-retire`, `host${i}-auth-links`]).flat(),
-            "redis-deployerPassword", "redis-replicationPassword", "redis-sentinelAuthPassword", "redis-sentinelPeerPassword",
+            "redis-generated-passwords",
         ].sort());
         for (const s of steps) expect(s).toMatch(/^(update|create) /);
 
