@@ -12,12 +12,12 @@ import { CLUSTER_USERS, dataDryRuns, dataUsers, sentinelUsers, userLine } from "
 import { CLUSTER_PASSWORD_KEYS, ClusterConfig } from "../config";
 import { TIMEOUTS } from "../host/layout";
 import { asRoot, commandLine } from "../host/script";
+import { derivedPassword } from "../derived-passwords";
 import { BaseSecret, MONITOR_SECRET, secretsFileText, userSecret } from "../host/secrets";
 import * as verbs from "../host/verbs";
 import { planCluster } from "../plan";
 import { ConnectionSettings, Endpoint, VerifiedCluster, connectionSettings, parseVerifyOutput } from "../verify";
 import { DataNode } from "./data-node";
-import { GeneratedPasswords } from "./generated-passwords";
 import { SentinelNode } from "./sentinel-node";
 import { SshAccess, connectionFor, hostStep, pinnedHostKey } from "./step";
 
@@ -39,7 +39,8 @@ export interface RedisSentinelClusterArgs {
     readonly sentinelPassword?: pulumi.Input<string>;
     /**
      * Passwords of the cluster's own users (acl.ts CLUSTER_USERS); secrets.
-     * Default for each one left out: generated once and kept in the stack's state.
+     * Default for each one left out: derived from the SSH key, the project and
+     * the stack (derived-passwords.ts).
      */
     readonly clusterPasswords?: Partial<Readonly<Record<ClusterPasswordKey, pulumi.Input<string>>>>;
     /** Password of the `monitor` user; a secret. Required when config.acl.monitor, else unused. */
@@ -83,11 +84,12 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         const plan = planCluster(cfg);
         const ctx = plan.context;
         // One secret carries every secret a host holds to its root-only file. The
-        // cluster's own users' passwords the stack leaves out are generated once.
-        const missing = CLUSTER_PASSWORD_KEYS.filter((k) => args.clusterPasswords?.[k] === undefined);
-        const generated = missing.length > 0 ? new GeneratedPasswords(`${name}-generated-passwords`, { purposes: missing }, { parent: this }) : undefined;
+        // cluster's own users' passwords the stack leaves out are derived from the
+        // SSH key (derived-passwords.ts says why that gives nobody anything).
+        const derived = (k: ClusterPasswordKey) => pulumi.secret(pulumi.output(args.sshPrivateKey)
+            .apply((key) => derivedPassword(key, pulumi.getProject(), pulumi.getStack(), k)));
         const clusterPasswords = CLUSTER_PASSWORD_KEYS.map((k): [string, pulumi.Input<string>] => [CLUSTER_PASSWORD_SECRETS[k],
-            args.clusterPasswords?.[k] ?? generated!.values.apply((v) => v[k])]);
+            args.clusterPasswords?.[k] ?? derived(k)]);
         const monitor: [string, pulumi.Input<string>][] = cfg.acl.monitor ? [[MONITOR_SECRET, required(args.monitorPassword, "monitorPassword")]] : [];
         const secretsFile = secretsFileText([
             ["REDIS_PASSWORD", args.redisPassword],

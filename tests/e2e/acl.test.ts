@@ -6,13 +6,15 @@
  * writes); the applications' old passwords stay valid until
  * keepPreviousAppPasswords is turned off; a failover after all that changes
  * nothing on the next up; and no password or private key shows up anywhere it
- * must not (the scan).
+ * must not (the scan). The SSH key rotates early, so the passwords derived
+ * from it rotate too, before the stack sets its own.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { derivedPassword } from "../../src/derived-passwords";
 import { DrillTarget, describeErrors, recordWrites } from "../../src/drill";
 import { ROOT, RunResult, Stack, TestHosts, configureCluster, freshHosts, hostEntries, onHost, run, waitFor } from "./lib";
 import { ClusterProbe, ProbeArgs } from "./probe";
@@ -41,9 +43,14 @@ const NEW = {
     sentinelPeerPassword: "rot-SentinelPeer-password-9876543210",
 };
 let th: TestHosts;
-/** The generated passwords of the first deploy, read from a host's secrets file. */
+/** The cluster passwords the stack does not set, as derived from the SSH key: read from a host's secrets file. */
 let generated: Record<string, string> = {};
-/** Every generated password the hosts held, for the scan. */
+/** Every derived password the hosts held, for the scan. */
+/** The config key each derived host secret stands in for. */
+const PURPOSE: Record<string, string> = {
+    DEPLOYER_PASSWORD: "deployerPassword", REPLICATION_PASSWORD: "replicationPassword",
+    SENTINEL_AUTH_PASSWORD: "sentinelAuthPassword", SENTINEL_PEER_PASSWORD: "sentinelPeerPassword",
+};
 const everGenerated: string[] = [];
 /** The SSH key the stack logs in with after the key rotation. */
 let newSshKey = "";
@@ -124,7 +131,7 @@ describe("ACL users, password rotation and the secrets scan", () => {
         generated = hostSecrets(1);
         everGenerated.push(...Object.values(generated));
         for (const k of ["DEPLOYER_PASSWORD", "REPLICATION_PASSWORD", "SENTINEL_AUTH_PASSWORD", "SENTINEL_PEER_PASSWORD"]) {
-            expect(generated[k], k).toMatch(/^[A-Za-z0-9]{32}$/);
+            expect(generated[k], k).toBe(derivedPassword(fs.readFileSync(th.key, "utf8"), "redis-sentinel", stack.name, PURPOSE[k]));
             expect(hostSecrets(2)[k]).toBe(generated[k]);
         }
         // The cluster's own traffic was never denied (the verification checks it too).
@@ -172,12 +179,33 @@ describe("ACL users, password rotation and the secrets scan", () => {
         for (const i of [1, 2, 3]) as(i, "default", OLD.redisPassword, "ACL LOG RESET");
     });
 
-    it("rotates the generated passwords when their resource is replaced (the README's command)", () => {
+    it("rotates the SSH key: the steps log in with the new one, the derived passwords rotate with it, nothing restarts", async () => {
         const before = generated;
-        const urn = /urn:\S*GeneratedPasswords::redis-generated-passwords/.exec(stack.pulumi(["stack", "--show-urns"]).stdout)?.[0];
-        expect(urn).toBeDefined();
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acl-ssh-"));
+        try {
+            run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", path.join(dir, "key")]);
+            newSshKey = fs.readFileSync(path.join(dir, "key"), "utf8");
+            const pub = fs.readFileSync(path.join(dir, "key.pub"), "utf8");
+            newSshFingerprint = run("ssh-keygen", ["-l", "-f", path.join(dir, "key.pub")]).stdout.split(/\s+/)[1];
+            // As README "Rotating the SSH key" says: the new public key beside the old one first.
+            for (const i of [1, 2, 3]) run(path.join(ROOT, "harness", "testhosts.sh"), ["ssh", String(i), "cat >> /root/.ssh/authorized_keys"], { input: pub });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
         const pids = probe.pids();
-        record(stack.up(["--replace", urn!]));
+        const master = await probe.masterIndex();
+        stack.set("sshPrivateKey", newSshKey, true);
+        const up = record(stack.up());
+        console.log(`measured: SSH key rotation up took ${up.seconds.toFixed(1)} s (${/~ (\d+) updated/.exec(up.stdout)?.[1] ?? 0} steps ran again)`);
+        expect(up.stdout).not.toMatch(/\b\d+ (created|replaced|deleted)\b/);
+        expect(up.stdout).toMatch(/rotating: /);
+        expect(probe.pids()).toEqual(pids);
+        expect(await probe.masterIndex()).toBe(master);
+        // sshd says which key each login used: the steps used the new one on every host.
+        for (const i of [1, 2, 3]) {
+            expect(onHost(i, "journalctl --no-pager -o cat -u ssh -u sshd 2>/dev/null | grep 'Accepted publickey' || true").stdout).toContain(newSshFingerprint);
+        }
+        // The cluster's own passwords the stack does not set follow the key: rotated, live.
         generated = hostSecrets(1);
         everGenerated.push(...Object.values(generated));
         const users: [string, string, number][] = [
@@ -185,20 +213,21 @@ describe("ACL users, password rotation and the secrets scan", () => {
             ["sentinel", "SENTINEL_AUTH_PASSWORD", 6379], ["sentinel-peer", "SENTINEL_PEER_PASSWORD", 26379],
         ];
         for (const [user, k, port] of users) {
-            expect(generated[k], k).toMatch(/^[A-Za-z0-9]{32}$/);
+            expect(generated[k], k).toBe(derivedPassword(newSshKey, "redis-sentinel", stack.name, PURPOSE[k]));
             expect(generated[k], k).not.toBe(before[k]);
             for (const i of [1, 2, 3]) {
                 expect(as(i, user, generated[k], "PING", port)).toBe("PONG");
                 expect(as(i, user, before[k], "PING", port)).toMatch(/WRONGPASS|AUTH failed/);
             }
         }
-        expect(probe.pids()).toEqual(pids);
         // Those refused logins were this test's own.
         for (const i of [1, 2, 3]) {
             as(i, "deployer", generated.DEPLOYER_PASSWORD, "ACL LOG RESET");
             as(i, "default", OLD.sentinelPassword, "ACL LOG RESET", 26379);
         }
+        record(stack.up(["--expect-no-changes"]));
     });
+
 
     it("rotates every password inside one up with a writer running: 0 failed commands, 0 lost writes", async () => {
         const pidsBefore = probe.pids();
@@ -303,33 +332,6 @@ describe("ACL users, password rotation and the secrets scan", () => {
             expect(as(i, "deployer", NEW.deployerPassword, "ACL USERS").split("\n").sort()).toEqual(["default", "deployer", "monitor", "orders", "replication", "sentinel"]);
             expect(onHost(i, "grep -c '^user writer ' /etc/redis/redis.conf || true").stdout.trim()).toBe("0");
         }
-    });
-
-    it("rotates the SSH key: the steps log in with the new one, and nothing on the cluster restarts", async () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acl-ssh-"));
-        try {
-            run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", path.join(dir, "key")]);
-            newSshKey = fs.readFileSync(path.join(dir, "key"), "utf8");
-            const pub = fs.readFileSync(path.join(dir, "key.pub"), "utf8");
-            newSshFingerprint = run("ssh-keygen", ["-l", "-f", path.join(dir, "key.pub")]).stdout.split(/\s+/)[1];
-            // As README "Rotating the SSH key" says: the new public key beside the old one first.
-            for (const i of [1, 2, 3]) run(path.join(ROOT, "harness", "testhosts.sh"), ["ssh", String(i), "cat >> /root/.ssh/authorized_keys"], { input: pub });
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
-        const pids = probe.pids();
-        const master = await probe.masterIndex();
-        stack.set("sshPrivateKey", newSshKey, true);
-        const up = record(stack.up());
-        console.log(`measured: SSH key rotation up took ${up.seconds.toFixed(1)} s (${/~ (\d+) updated/.exec(up.stdout)?.[1] ?? 0} steps ran again)`);
-        expect(up.stdout).not.toMatch(/\b\d+ (created|replaced|deleted)\b/);
-        expect(probe.pids()).toEqual(pids);
-        expect(await probe.masterIndex()).toBe(master);
-        // sshd says which key each login used: the steps used the new one on every host.
-        for (const i of [1, 2, 3]) {
-            expect(onHost(i, "journalctl --no-pager -o cat -u ssh -u sshd 2>/dev/null | grep 'Accepted publickey' || true").stdout).toContain(newSshFingerprint);
-        }
-        record(stack.up(["--expect-no-changes"]));
     });
 
     it("leaks no password or private key: state, CLI and provider output, processes, journal, logs, readable files", () => {

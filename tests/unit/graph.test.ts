@@ -8,21 +8,21 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { dataDryRuns, dataUsers, sentinelUsers, userLine } from "../../src/acl";
 import { RawConfigInput, parseClusterConfig } from "../../src/config";
 import { RedisSentinelCluster, RedisSentinelClusterArgs } from "../../src/components/cluster";
+import { derivedPassword } from "../../src/derived-passwords";
 import { HOSTS, HOST_KEYS, PRIVATE_KEY, REDIS_PASSWORD, raw, rawWithSecrets, sshKeygen } from "./fixtures";
 import { Registered, isSecret, recordGraph, registration, settled } from "./mock-graph";
 
 let registered: Map<string, Registered>;
 
-const PASSWORD_TYPE = "pulumi-nodejs:dynamic/redis-sentinel:GeneratedPasswords";
-/** What the mocks' GeneratedPasswords hold for a purpose (the real ones are random). */
-const generated = (purpose: string) => `generated-${purpose}-0123456789`;
+/** The password the cluster derives for a purpose from the deploy key (project redis-sentinel, stack test). */
+const generated = (purpose: string) => derivedPassword(PRIVATE_KEY, "redis-sentinel", "test", purpose);
 const GENERATED = ["deployerPassword", "replicationPassword", "sentinelAuthPassword", "sentinelPeerPassword"];
 
 beforeAll(async () => {
     registered = await recordGraph("test", (a) =>
         a.type === "command:remote:Command" && a.name.endsWith("-verify")
             ? { stdout: '{"master":{"name":"redis-1","address":"10.0.0.1","port":6379},"replicas":[],"sentinels":[],"ckquorum":"OK 3 usable Sentinels"}' }
-            : a.type === PASSWORD_TYPE ? { values: Object.fromEntries((a.inputs.purposes as string[]).map((p) => [p, generated(p)])) } : {});
+            : {});
 });
 
 async function deploy(overrides: Record<string, string> = {}, args: Partial<RedisSentinelClusterArgs> = {}, input: RawConfigInput = raw(overrides)) {
@@ -79,9 +79,8 @@ describe("resource graph", () => {
             expect(cmd(h).parent).toBe("redis");
         }
         expect(cmd("redis-verify").parent).toBe("redis");
-        // The cluster's own passwords the stack does not set: one resource makes them all.
-        const passwords = [...registered.values()].filter((r) => r.type === PASSWORD_TYPE);
-        expect(passwords.map((r) => [r.name, r.parent, r.inputs.purposes])).toEqual([["redis-generated-passwords", "redis", GENERATED]]);
+        // The cluster's own passwords are derived, not kept by a resource of their own.
+        expect([...registered.values()].filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"))).toEqual([]);
     });
 
     it("starts the initial master first, then replicas, then Sentinels, then verifies", async () => {
@@ -110,8 +109,7 @@ describe("resource graph", () => {
         expect(tidy.verb).toBe("tidy");
         expect(tidy.vars.PEERS).toBe("10.0.0.1:26379 10.0.0.2:26379 10.0.0.3:26379");
         expect(tidy.vars.REVISION).toMatch(/^[0-9a-f]{16}$/);
-        // The verification's only other dependencies are the generated passwords in its stdin.
-        expect(cmd("redis-verify").deps.sort()).toEqual(["redis-1-forget-stale", "redis-generated-passwords"].sort());
+        expect(cmd("redis-verify").deps).toEqual(["redis-1-forget-stale"]);
     });
 
     it("sets the users on every host before any link uses a new password, and retires old passwords after the verification", async () => {
@@ -231,8 +229,6 @@ describe("resource graph", () => {
             monitorPassword: pulumi.secret("stack-monitor-0123456789"),
             userPasswords: { orders: pulumi.secret("stack-orders-0123456789") },
         }, users);
-        expect([...registered.values()].filter((r) => r.type === PASSWORD_TYPE).map((r) => [r.name, r.inputs.purposes]))
-            .toEqual([["redis-generated-passwords", ["replicationPassword", "sentinelAuthPassword", "sentinelPeerPassword"]]]);
         const secrets = cmd("redis-2-secrets").inputs.stdin;
         expect(isSecret(secrets)).toBe(true);
         expect(secrets.value).toBe([

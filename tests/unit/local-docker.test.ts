@@ -127,8 +127,6 @@ describe("local Docker stack resource graph", () => {
             const m = /^redis-local-host-key-node(\d)$/.exec(a.name);
             return a.type === "pulumi-nodejs:dynamic/redis-sentinel:SshKeyPair" ? { privateKey: GENERATED_PRIVATE, publicKey: GENERATED_PUBLIC }
                 : a.type === "docker:index/remoteImage:RemoteImage" ? { imageId: "sha256:0123456789abcdef" }
-                    : a.type === "pulumi-nodejs:dynamic/redis-sentinel:GeneratedPasswords"
-                        ? { values: Object.fromEntries((a.inputs.purposes as string[]).map((p) => [p, `generated-${p}-0123456789`])) }
                     : m ? { stdout: `${hostKeyOf(Number(m[1]))} \n` }
                         : a.type === "command:remote:Command" && a.name.endsWith("-verify")
                             ? { stdout: '{"master":{"name":"node1","address":"198.18.4.11","port":6379},"replicas":[],"sentinels":[],"ckquorum":"OK 3 usable Sentinels"}' }
