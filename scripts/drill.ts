@@ -20,7 +20,7 @@ import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
 import { ClusterConfig, ConfigError, HostSpec, PROJECT, parseClusterConfig } from "../src/config";
-import { DrillTarget, runDrill } from "../src/drill";
+import { DrillTarget, runDrill, writerLogin } from "../src/drill";
 import { REDIS_UNIT, hostContext } from "../src/host/layout";
 import { asRoot, commandLine, shq } from "../src/host/script";
 import * as verbs from "../src/host/verbs";
@@ -117,18 +117,10 @@ async function main() {
         login = { privateKey: out.dockerSshPrivateKey };
         cfg = { ...cfg, hosts: cfg.hosts.map((h) => ({ ...h, hostKey: pins[h.name] })) };
     }
-    if (!user && !cfg.acl.defaultUser) {
-        throw new Error(`stack ${stack} has defaultUserEnabled false: name the user the writer logs in as with --user (one of ${cfg.acl.users.map((u) => u.name).join(", ")})`);
-    }
-    if (user && !cfg.acl.users.some((u) => u.name === user)) {
-        throw new Error(`--user ${user} is not one of stack ${stack}'s aclUsers (${cfg.acl.users.map((u) => u.name).join(", ") || "none"})`);
-    }
-    const password = user ? (JSON.parse(secrets.aclUserPasswords) as Record<string, string>)[user] : secrets.redisPassword;
     const target: DrillTarget = {
         sentinels: cfg.hosts.map((h) => ({ host: h.announceAddress, port: cfg.sentinelPort })),
         masterName: cfg.masterName,
-        ...(user ? { username: user } : {}),
-        password,
+        ...writerLogin(cfg, secrets, user, stack),
         sentinelPassword: secrets.sentinelPassword || secrets.redisPassword,
     };
     const hostAt = (master: string): HostSpec => {

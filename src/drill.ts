@@ -6,6 +6,7 @@
  * operator's `npm run drill` and by the end-to-end tests.
  */
 import Redis from "ioredis";
+import { ClusterConfig } from "./config";
 
 export interface DrillTarget {
     readonly sentinels: readonly { host: string; port: number }[];
@@ -212,4 +213,22 @@ export async function runDrill(t: DrillTarget, disrupt: (master: string) => Prom
         await writer;
         client.disconnect();
     }
+}
+
+/**
+ * Who the drill's writer logs in as: the default user (redisPassword), or with
+ * `user` one of the stack's aclUsers (its password from aclUserPasswords).
+ * `secrets` are the stack's config values as `pulumi config --show-secrets`
+ * gives them. Throws, naming the stack, when that login cannot exist.
+ */
+export function writerLogin(cfg: ClusterConfig, secrets: Readonly<Record<string, string>>, user: string, stack: string): { username?: string; password: string } {
+    const names = cfg.acl.users.map((u) => u.name);
+    if (user === "") {
+        if (!cfg.acl.defaultUser) {
+            throw new Error(`stack ${stack} has defaultUserEnabled false: name the user the writer logs in as with --user (one of ${names.join(", ")})`);
+        }
+        return { password: secrets.redisPassword };
+    }
+    if (!names.includes(user)) throw new Error(`--user ${user} is not one of stack ${stack}'s aclUsers (${names.join(", ") || "none"})`);
+    return { username: user, password: (JSON.parse(secrets.aclUserPasswords) as Record<string, string>)[user] };
 }
