@@ -6,7 +6,7 @@
  * and the verification all read it, so a user is defined in one place.
  */
 import { ClusterConfig } from "./config";
-import { MONITOR_SECRET, hashesPlaceholder, userSecret } from "./host/secrets";
+import { CLUSTER_PASSWORD_SECRETS as PW, MONITOR_SECRET, hashesPlaceholder, userSecret } from "./host/secrets";
 
 /** The users the cluster itself runs on (names fixed: they are not the applications'). */
 export const CLUSTER_USERS = {
@@ -69,9 +69,9 @@ export interface AclUser {
 export function dataUsers(cfg: ClusterConfig): AclUser[] {
     const a = cfg.acl;
     return [
-        { name: CLUSTER_USERS.deployer, secret: "DEPLOYER_PASSWORD", rules: CLUSTER_RULES.everything, internal: true, app: false },
-        { name: CLUSTER_USERS.replication, secret: "REPLICATION_PASSWORD", rules: CLUSTER_RULES.replication, internal: true, app: false },
-        { name: CLUSTER_USERS.sentinel, secret: "SENTINEL_AUTH_PASSWORD", rules: CLUSTER_RULES.sentinel, internal: true, app: false },
+        { name: CLUSTER_USERS.deployer, secret: PW.deployerPassword, rules: CLUSTER_RULES.everything, internal: true, app: false },
+        { name: CLUSTER_USERS.replication, secret: PW.replicationPassword, rules: CLUSTER_RULES.replication, internal: true, app: false },
+        { name: CLUSTER_USERS.sentinel, secret: PW.sentinelAuthPassword, rules: CLUSTER_RULES.sentinel, internal: true, app: false },
         ...(a.monitor ? [{ name: CLUSTER_USERS.monitor, secret: MONITOR_SECRET, rules: CLUSTER_RULES.monitor, internal: false, app: false }] : []),
         ...a.users.map((u) => ({ name: u.name, secret: userSecret(u.name), rules: u.rules, internal: false, app: true })),
         a.defaultUser
@@ -84,7 +84,7 @@ export function dataUsers(cfg: ClusterConfig): AclUser[] {
 export function sentinelUsers(): AclUser[] {
     return [
         { name: "default", secret: "SENTINEL_PASSWORD", rules: CLUSTER_RULES.everything, internal: false, app: true },
-        { name: CLUSTER_USERS.sentinelPeer, secret: "SENTINEL_PEER_PASSWORD", rules: CLUSTER_RULES.sentinelPeer, internal: true, app: false },
+        { name: CLUSTER_USERS.sentinelPeer, secret: PW.sentinelPeerPassword, rules: CLUSTER_RULES.sentinelPeer, internal: true, app: false },
     ];
 }
 

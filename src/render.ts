@@ -10,7 +10,7 @@ import Handlebars from "handlebars";
 import { ClusterConfig, HostSpec, initialMaster } from "./config";
 import { installedBinaries } from "./host/layout";
 import { CLUSTER_USERS, dataUsers, sentinelUsers, userLine } from "./acl";
-import { placeholder } from "./host/secrets";
+import { CLUSTER_PASSWORD_SECRETS as PW, placeholder } from "./host/secrets";
 
 
 export const TEMPLATE_DIR = path.join(__dirname, "..", "templates");
@@ -41,11 +41,11 @@ function context(cfg: ClusterConfig, host: HostSpec) {
         dataUsers: dataUsers(cfg).map(userLine),
         sentinelUsers: sentinelUsers().map(userLine),
         replicationUser: CLUSTER_USERS.replication,
-        replicationPassword: placeholder("REPLICATION_PASSWORD"),
+        replicationPassword: placeholder(PW.replicationPassword),
         sentinelUser: CLUSTER_USERS.sentinel,
-        sentinelAuthPassword: placeholder("SENTINEL_AUTH_PASSWORD"),
+        sentinelAuthPassword: placeholder(PW.sentinelAuthPassword),
         peerUser: CLUSTER_USERS.sentinelPeer,
-        peerPassword: placeholder("SENTINEL_PEER_PASSWORD"),
+        peerPassword: placeholder(PW.sentinelPeerPassword),
     };
 }
 

@@ -13,7 +13,7 @@ import { CLUSTER_PASSWORD_KEYS, ClusterConfig } from "../config";
 import { TIMEOUTS } from "../host/layout";
 import { asRoot, commandLine } from "../host/script";
 import { derivedPassword } from "../derived-passwords";
-import { BaseSecret, MONITOR_SECRET, secretsFileText, userSecret } from "../host/secrets";
+import { CLUSTER_PASSWORD_SECRETS, MONITOR_SECRET, secretsFileText, userSecret } from "../host/secrets";
 import * as verbs from "../host/verbs";
 import { planCluster } from "../plan";
 import { ConnectionSettings, Endpoint, VerifiedCluster, connectionSettings, parseVerifyOutput } from "../verify";
@@ -52,13 +52,6 @@ export interface RedisSentinelClusterArgs {
 }
 
 export type ClusterPasswordKey = typeof CLUSTER_PASSWORD_KEYS[number];
-/** The host secret each cluster password goes to. */
-const CLUSTER_PASSWORD_SECRETS: Readonly<Record<ClusterPasswordKey, BaseSecret>> = {
-    deployerPassword: "DEPLOYER_PASSWORD",
-    replicationPassword: "REPLICATION_PASSWORD",
-    sentinelAuthPassword: "SENTINEL_AUTH_PASSWORD",
-    sentinelPeerPassword: "SENTINEL_PEER_PASSWORD",
-};
 
 /** Short hash of the hosts' pinned keys, in host order: changes when a host is a new machine. */
 export function hostsRevision(hostKeys: readonly string[]): string {

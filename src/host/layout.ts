@@ -7,7 +7,7 @@
  */
 import { ClusterConfig } from "../config";
 import { CLUSTER_USERS, dataUsers } from "../acl";
-import { BASE_SECRETS, HASHES_PLACEHOLDER, MONITOR_SECRET, SECRET_PLACEHOLDER, userSecret } from "./secrets";
+import { BASE_SECRETS, CLUSTER_PASSWORD_SECRETS, HASHES_PLACEHOLDER, MONITOR_SECRET, SECRET_PLACEHOLDER, userSecret } from "./secrets";
 
 /** Where the deployer keeps its own files on a host (root-owned). */
 export const DEPLOY_DIR = "/var/lib/redis-sentinel-pulumi";
@@ -82,7 +82,7 @@ export const TIMEOUTS = {
  */
 export const DEPLOYER_AUTH = {
     dataUser: CLUSTER_USERS.deployer,
-    dataSecret: "DEPLOYER_PASSWORD",
+    dataSecret: CLUSTER_PASSWORD_SECRETS.deployerPassword,
     dataFallbackUser: "default",
     dataFallbackSecret: "REDIS_PASSWORD",
     sentinelUser: "default",

@@ -21,6 +21,13 @@ export const BASE_SECRETS = [
     "REPLICATION_PASSWORD", "SENTINEL_AUTH_PASSWORD", "SENTINEL_PEER_PASSWORD",
 ] as const;
 export type BaseSecret = typeof BASE_SECRETS[number];
+/** The host secret of each password of the cluster's own users, by its config key. */
+export const CLUSTER_PASSWORD_SECRETS = {
+    deployerPassword: "DEPLOYER_PASSWORD",
+    replicationPassword: "REPLICATION_PASSWORD",
+    sentinelAuthPassword: "SENTINEL_AUTH_PASSWORD",
+    sentinelPeerPassword: "SENTINEL_PEER_PASSWORD",
+} as const satisfies Readonly<Record<string, BaseSecret>>;
 /** The optional monitoring user's password. */
 export const MONITOR_SECRET = "MONITOR_PASSWORD";
 /** An application user's password: `app-orders` -> USER_APP_ORDERS_PASSWORD (names are [a-z0-9-]). */
