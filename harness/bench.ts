@@ -2,9 +2,11 @@
  * Test-only measurement (npm run bench, through harness/bench.sh): on fresh
  * local test hosts, a cold deploy of 3 and of 7 hosts, an `up` and a `preview`
  * with nothing changed, and the planned handover and crash drills, each over
- * several runs (min/median/max). For the deploys it also says where the time
- * goes: the critical path of steps (each step's wall time as the engine prints
- * it, chained through the dependencies in the state), and the verification.
+ * several runs (min/median/max), with the verification's own wait in each deploy.
+ * Then one more deploy of each size with the engine's log on says where the time
+ * goes: engine start, program load, the steps (each step's wall time from the
+ * engine's log, the critical path chained through the dependencies in the
+ * state), and what follows the last step.
  * Then the local Docker stack on the run's dockerd: a cold up (image, network,
  * volumes, containers, cluster), a no-op up and a destroy (--skip-docker skips it,
  * --docker-only runs nothing else).
@@ -37,17 +39,42 @@ function deployStack(th: TestHosts, n: number): void {
     stack.set("redisVersion", version);
 }
 
-/** "name -> seconds" of every step the up's display timed ("host1-prepare created (0.14s)"). */
-function stepTimes(upOutput: string): Map<string, number> {
-    const times = new Map<string, number>();
-    for (const m of upOutput.matchAll(/^\s*[+~-]+\s+\S+\s+(\S+)\s+(?:created|updated|replaced|deleted)\s+\((\d+(?:\.\d+)?)s\)/gm)) {
-        times.set(m[1], Number(m[2]));
+/** When a step ran, in ms since the epoch, from the engine's own log. */
+interface StepSpan { readonly start: number; readonly end: number }
+
+/**
+ * Where the time of an up went, from the engine's log (`--logtostderr -v=4`: one
+ * JSON line per event, with microsecond timestamps; the display rounds a step of
+ * a second or more down to whole seconds): when the CLI started logging, when the
+ * program registered its stack (node and @pulumi/pulumi loaded) and its cluster
+ * component (the program loaded and the configuration read), and each step's
+ * start ("applying step create on URN") and end ("step create on URN retired").
+ */
+function engineTimeline(stderr: string) {
+    const events = stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { time: string; msg: string });
+    const at = (e: { time: string }) => Date.parse(e.time);
+    const first = (re: RegExp) => { const e = events.find((x) => re.test(x.msg)); return e ? at(e) : NaN; };
+    const spans = new Map<string, StepSpan>();
+    const started = new Map<string, number>();
+    for (const e of events) {
+        const applying = /applying step (?:create|update|replace|delete) on (\S+) \(preview false\)/.exec(e.msg);
+        if (applying) started.set(applying[1], at(e));
+        const retired = /step (?:create|update|replace|delete) on (\S+) retired/.exec(e.msg);
+        if (retired && started.has(retired[1])) spans.set(retired[1].split("::").pop()!, { start: started.get(retired[1])!, end: at(e) });
     }
-    return times;
+    const commands = [...spans].filter(([name]) => !/^(redis|redis-sentinel-|host\d+(-sentinel)?$)/.test(name) || /^redis-(verify|ssh-check-)/.test(name));
+    return {
+        cliStart: events.length ? at(events[0]) : NaN,
+        stackRegistered: first(/applying step \w+ on \S+::pulumi:pulumi:Stack::/),
+        clusterRegistered: first(/applying step \w+ on \S+RedisSentinelCluster::redis /),
+        firstStep: Math.min(...commands.map(([, s]) => s.start)),
+        lastStep: Math.max(...commands.map(([, s]) => s.end)),
+        spans,
+    };
 }
 
-/** The longest chain of steps through the state's dependencies, weighted by each step's time. */
-function criticalPath(times: Map<string, number>): { total: number; chain: string[] } {
+/** The longest chain of steps through the state's dependencies, weighted by each step's time (ms). */
+function criticalPath(spans: ReadonlyMap<string, StepSpan>): { total: number; chain: string[] } {
     const resources = (JSON.parse(stack.pulumi(["stack", "export"]).stdout).deployment.resources ?? []) as
         { urn: string; type: string; dependencies?: string[] }[];
     const name = (urn: string) => urn.split("::").pop()!;
@@ -63,27 +90,55 @@ function criticalPath(times: Map<string, number>): { total: number; chain: strin
             const p = longest(d);
             if (p.total > best.total) best = p;
         }
-        const own = times.get(n) ?? 0;
-        const result = { total: best.total + own, chain: own > 0 ? [...best.chain, `${n} ${own.toFixed(2)}s`] : best.chain };
+        const span = spans.get(n);
+        const own = span ? span.end - span.start : 0;
+        const result = { total: best.total + own, chain: span ? [...best.chain, `${n} ${(own / 1000).toFixed(2)} s`] : best.chain };
         memo.set(n, result);
         return result;
     };
     return [...deps.keys()].map(longest).reduce((a, b) => (b.total > a.total ? b : a), { total: 0, chain: [] });
 }
 
-function coldDeploy(n: number, run: number): void {
+/** "verify: the cluster was as asked after N ms; users checked in M ms" (verify.sh), in seconds. */
+function verificationWait(upOutput: string): { settle: number; users: number } {
+    const m = /verify: the cluster was as asked after (\d+) ms; users checked in (\d+) ms/.exec(upOutput);
+    return { settle: m ? Number(m[1]) / 1000 : NaN, users: m ? Number(m[2]) / 1000 : NaN };
+}
+
+function coldDeploy(n: number): void {
     const th = freshHosts(n);
     if (th.hosts.length < n) throw new Error(`${n} test hosts wanted, ${th.hosts.length} booted`);
     deployStack(th, n);
     const up = stack.up();
     record(`cold deploy, ${n} hosts`, up.seconds);
-    const times = stepTimes(up.stdout);
-    record(`  verification step, ${n} hosts`, times.get("redis-verify") ?? NaN);
-    if (run === 0) {
-        const path = criticalPath(times);
-        console.log(`critical path of a cold deploy of ${n} hosts (${path.chain.length} steps, ${path.total.toFixed(2)} s of the up's ${up.seconds.toFixed(2)} s):`);
-        for (const step of path.chain) console.log(`  ${step}`);
-    }
+    const verify = verificationWait(up.stdout);
+    record(`  verification: cluster settled, ${n} hosts`, verify.settle);
+    record(`  verification: users checked, ${n} hosts`, verify.users);
+}
+
+/**
+ * One more cold deploy, with the engine's log on (not among the timed runs: the
+ * log costs a little), and where its time went.
+ */
+function profileColdDeploy(n: number): void {
+    const th = freshHosts(n);
+    deployStack(th, n);
+    const spawned = Date.now();
+    const up = stack.up(["--logtostderr", "-v=4"]);
+    const t = engineTimeline(up.stderr);
+    const path = criticalPath(t.spans);
+    const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    const ended = spawned + up.seconds * 1000;
+    console.log(`where the time of a cold deploy of ${n} hosts went (one run with the engine's log, ${s(ended - spawned)} in all):`);
+    console.log(`  CLI start until the program registers its stack (node, @pulumi/pulumi): ${s(t.stackRegistered - spawned)}`);
+    console.log(`  program load (modules, stack configuration) until the cluster registers: ${s(t.clusterRegistered - t.stackRegistered)}`);
+    console.log(`  until the first step starts: ${s(t.firstStep - t.clusterRegistered)}`);
+    console.log(`  first step start to last step end: ${s(t.lastStep - t.firstStep)}`);
+    console.log(`  after the last step (outputs, state, exit): ${s(ended - t.lastStep)}`);
+    console.log(`  critical path, ${path.chain.length} steps, ${s(path.total)}:`);
+    for (const step of path.chain) console.log(`    ${step}`);
+    const verify = verificationWait(up.stdout);
+    console.log(`  verification: the cluster settled after ${verify.settle.toFixed(2)} s, users checked in ${verify.users.toFixed(2)} s`);
 }
 
 /** The local Docker stack: cold up (containers and cluster from nothing), no-op up, destroy. */
@@ -101,7 +156,8 @@ function dockerStack(): void {
         const up = docker.up();
         record("docker stack: cold up, 3 containers", up.seconds);
         // The build reuses the daemon's layer cache when an earlier run built the same Dockerfile.
-        record("  image build step", stepTimes(up.stdout).get("redis-local-image") ?? NaN);
+        const image = /\S+\s+redis-local-image\s+created\s+\((\d+(?:\.\d+)?)s\)/.exec(up.stdout);
+        record("  image build step", image ? Number(image[1]) : NaN);
         record("docker stack: up with nothing changed", docker.up(["--expect-no-changes"]).seconds);
         record("docker stack: destroy", docker.destroy().seconds);
         destroyed = true;
@@ -135,12 +191,16 @@ function summary(): void {
 
 try {
     for (let r = 0; r < (arg("docker-only") ? 0 : RUNS); r++) {
-        coldDeploy(3, r);
+        coldDeploy(3);
         // On the 3-host cluster just deployed: nothing changed, then the drills.
         record("up with nothing changed", stack.up(["--expect-no-changes"]).seconds);
         record("preview with nothing changed", stack.pulumi(["preview", "--expect-no-changes"]).seconds);
         drill("handover");
         drill("crash");
+        stack.remove();
+    }
+    if (!arg("docker-only")) {
+        profileColdDeploy(3);
         stack.remove();
     }
     if (!arg("skip-docker")) {
@@ -150,9 +210,11 @@ try {
     }
     if (!arg("skip7") && !arg("docker-only")) {
         for (let r = 0; r < RUNS; r++) {
-            coldDeploy(7, r);
+            coldDeploy(7);
             stack.remove();
         }
+        profileColdDeploy(7);
+        stack.remove();
     }
     summary();
 } finally {

@@ -9,8 +9,9 @@ scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 mkdir -p .test-output
 rm -f .test-output/unit.json .test-output/e2e.json .test-output/harness.jsonl
 
-# Type checking of all tsconfig.json includes (tests, scripts and harness too): vitest
-# only transpiles, and pulumi's ts-node checks only the program, when its cache misses.
+# Type checking of all tsconfig.json includes (the program, tests, scripts and harness):
+# the only one. vitest only transpiles, and so does the program's loader
+# (scripts/ts-hook.js: pulumi up and npm run drill run transpiled, cached files).
 npx tsc --noEmit -p . && typecheck=0 || typecheck=1
 npx vitest run --config vitest.config.ts --reporter=default --reporter=json --outputFile=.test-output/unit.json
 unit=$?

@@ -230,7 +230,7 @@ const MANAGED_DIRECTIVES = [
     "requirepass", "masterauth", "masteruser", "replicaof", "slaveof", "replica-priority",
     "replica-announce-ip", "replica-announce-port", "maxmemory", "maxmemory-policy",
     "min-replicas-to-write", "min-replicas-max-lag", "include", "user", "aclfile",
-    "enable-debug-command", "enable-module-command", "loadmodule",
+    "enable-debug-command", "enable-module-command", "loadmodule", "repl-diskless-sync-max-replicas",
 ];
 
 const key = (k: string) => `${PROJECT}:${k}`;

@@ -4,6 +4,7 @@
  * fills from its root-only secrets file (host/secrets.ts), so the rendered text
  * shown in `pulumi preview` never contains a password or a password's hash.
  */
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import Handlebars from "handlebars";
@@ -29,8 +30,19 @@ function template(name: string): Handlebars.TemplateDelegate {
     return t;
 }
 
+/**
+ * The id (`sentinel myid`, 40 hex characters) the Sentinel on `host` gets at its
+ * first install: derived from the master name and the Sentinel's address, so
+ * every host's render names every other Sentinel by the id it will have. Not a
+ * secret; unique within a cluster, whose Sentinels' addresses are.
+ */
+export function sentinelId(cfg: ClusterConfig, host: HostSpec): string {
+    return crypto.createHash("sha1").update(`redis-sentinel-pulumi/${cfg.masterName}/${host.announceAddress}:${cfg.sentinelPort}`).digest("hex");
+}
+
 function context(cfg: ClusterConfig, host: HostSpec) {
     const master = initialMaster(cfg);
+    const others = cfg.hosts.filter((h) => h.name !== host.name);
     return {
         ...cfg,
         host,
@@ -38,6 +50,12 @@ function context(cfg: ClusterConfig, host: HostSpec) {
         installed: installedBinaries(cfg.paths.installDir),
         // Only the first install uses this: later renders keep what Sentinel wrote.
         replicaOf: host.name === master.name ? false : master,
+        // Whichever node is the master, the others are its replicas.
+        replicaCount: cfg.hosts.length - 1,
+        // Sentinel's state at its first install: who it is and whom it will meet.
+        sentinelId: sentinelId(cfg, host),
+        knownSentinels: others.map((h) => ({ address: h.announceAddress, id: sentinelId(cfg, h) })),
+        knownReplicas: cfg.hosts.filter((h) => h.name !== master.name).map((h) => h.announceAddress),
         dataUsers: dataUsers(cfg).map(userLine),
         sentinelUsers: sentinelUsers().map(userLine),
         replicationUser: CLUSTER_USERS.replication,

@@ -4,7 +4,7 @@
  */
 import * as crypto from "crypto";
 import { ClusterConfig, HostSpec } from "./config";
-import { RESTART_DIRECTIVES, SENTINEL_LIVE_OPTIONS } from "./host/layout";
+import { RESTART_DIRECTIVES, SENTINEL_LIVE_OPTIONS, SENTINEL_STATE_OPTIONS } from "./host/layout";
 
 /** A host's rendered config files and units (the plan renders them once). */
 export interface RenderedConfigs {
@@ -31,9 +31,12 @@ export function rollOrder(cfg: ClusterConfig): RollStep[] {
 /**
  * The sentinel.conf lines a restart does not depend on: the monitored master
  * (Sentinel's after the first install, its quorum changes live), the options
- * that change live with SENTINEL SET, and auth-pass.
+ * that change live with SENTINEL SET, auth-pass, and Sentinel's own state (its
+ * id and the known nodes, which only a first install writes).
  */
-const SENTINEL_LIVE = new RegExp(`^sentinel (${["monitor", ...SENTINEL_LIVE_OPTIONS.filter((o) => o !== "quorum"), "auth-pass"].join("|")}) `);
+const SENTINEL_LIVE = new RegExp(`^sentinel (${[
+    "monitor", ...SENTINEL_LIVE_OPTIONS.filter((o) => o !== "quorum"), "auth-pass", ...SENTINEL_STATE_OPTIONS,
+].join("|")}) `);
 
 /**
  * What a host's restart step depends on: the units, the binaries and the

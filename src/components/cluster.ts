@@ -102,22 +102,20 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             addPreviousOutputInEnv: false,
         }, { parent: this }));
 
-        const nodes = new Map<string, DataNode>();
-        for (const hp of plan.startOrder) {
-            const startAfter = hp.host.name === plan.initialMaster.name ? [] : [nodes.get(plan.initialMaster.name)!.service];
-            nodes.set(hp.host.name, new DataNode(hp.host.name, {
-                config: cfg, plan: hp, context: ctx, secretsFile, startAfter, touchAfter: sshChecks,
-                ssh,
-            }, { parent: this }));
-        }
+        const nodes = new Map(plan.hosts.map((hp) => [hp.host.name, new DataNode(hp.host.name, {
+            config: cfg, plan: hp, context: ctx, secretsFile, touchAfter: sshChecks, ssh,
+        }, { parent: this })]));
         this.dataNodes = cfg.hosts.map((h) => nodes.get(h.name)!);
-        const allData = this.dataNodes.map((n) => n.service);
-
-        // Sentinels start once every data node runs, so they find all replicas at once.
         this.sentinels = plan.hosts.map((hp) => new SentinelNode(`${hp.host.name}-sentinel`, {
-            config: cfg, plan: hp, context: ctx, dataNode: nodes.get(hp.host.name)!, startAfter: allData,
+            config: cfg, plan: hp, context: ctx, dataNode: nodes.get(hp.host.name)!,
         }, { parent: this }));
 
+        // The order of an up, first install or day 2: every file on every host, the
+        // users and the links, the rolling restart, then the services, then the
+        // verification. The users and links run beside each host's config steps (the
+        // host scripts lock the config files), and at their first run only when the
+        // host ran before (first install: the config files already hold the users).
+        //
         // The users, on every host before any link uses a new password: first every
         // current and previous password valid, then replication and Sentinel logins
         // switched live. Both run again whenever a password (stdin) or a user's rules
@@ -125,18 +123,24 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         // verification. An up that changes neither runs none of them.
         const userLines = (users: ReturnType<typeof dataUsers>) => users.map(userLine).join("\n");
         const aclInputs = { dataUsers: userLines(dataUsers(cfg)), sentinelUsers: userLines(sentinelUsers()) };
-        const hostSteps = (n: DataNode) => [...n.steps, ...this.sentinels.filter((s) => s.host === n.host).flatMap((s) => s.steps)];
         const aclAdd = this.dataNodes.map((n) => hostStep("acl-add", { host: n.host, connection: n.connection, parent: n },
-            verbs.acl(ctx, { phase: "add", ...aclInputs }), { stdin: secretsFile, dependsOn: hostSteps(n) }));
+            verbs.acl(ctx, { phase: "add", ...aclInputs }),
+            { onCreate: verbs.acl(ctx, { phase: "add", ...aclInputs, firstRun: "yes" }), stdin: secretsFile, dependsOn: [n.secrets, n.install] }));
+        const linkInputs = {
+            replUser: CLUSTER_USERS.replication, replSecret: CLUSTER_PASSWORD_SECRETS.replicationPassword,
+            sentinelUser: CLUSTER_USERS.sentinel, sentinelSecret: CLUSTER_PASSWORD_SECRETS.sentinelAuthPassword,
+            peerUser: CLUSTER_USERS.sentinelPeer, peerSecret: CLUSTER_PASSWORD_SECRETS.sentinelPeerPassword,
+        };
         const authLinks = this.dataNodes.map((n) => hostStep("auth-links", { host: n.host, connection: n.connection, parent: n },
-            verbs.authLinks(ctx, {
-                replUser: CLUSTER_USERS.replication, replSecret: CLUSTER_PASSWORD_SECRETS.replicationPassword,
-                sentinelUser: CLUSTER_USERS.sentinel, sentinelSecret: CLUSTER_PASSWORD_SECRETS.sentinelAuthPassword,
-                peerUser: CLUSTER_USERS.sentinelPeer, peerSecret: CLUSTER_PASSWORD_SECRETS.sentinelPeerPassword,
-            }), { stdin: secretsFile, dependsOn: aclAdd }));
+            verbs.authLinks(ctx, linkInputs),
+            { onCreate: verbs.authLinks(ctx, { ...linkInputs, firstRun: "yes" }), stdin: secretsFile, dependsOn: aclAdd }));
 
         // The rolling restart: one host at a time, replicas first, the current master
         // last; each step is a no-op unless a change on its host waits for a restart.
+        // A step runs nothing when it is created: a host installed by this up has
+        // nothing to restart. It comes before the services so that it exists (in the
+        // stack's state) before any service runs: a restart that a later up marks
+        // pending always has its step to run it, even after a first up that failed.
         const revisionOf = new Map(plan.hosts.map((hp) => [hp.host.name, hp.restartRevision]));
         let previous: pulumi.Resource[] = [...this.dataNodes.flatMap((n) => n.steps), ...this.sentinels.flatMap((n) => n.steps), ...authLinks];
         for (const step of plan.roll) {
@@ -144,18 +148,26 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             previous = [hostStep(step.pass === "replicas" ? "restart" : "restart-master",
                 { host: step.host, connection: node.connection, parent: node },
                 verbs.restart(ctx, { pass: step.pass, revision: revisionOf.get(step.host.name)! }),
-                { dependsOn: previous })];
+                { onCreate: "nothing", dependsOn: previous })];
         }
+        const rolled = previous;
+
+        // The services, after the roll: the initial master first (replicas then have a
+        // source for their first sync), then the replicas, then the Sentinels once
+        // every data node runs (so they find all replicas at once).
+        const masterService = nodes.get(plan.initialMaster.name)!.startService(rolled);
+        const dataServices = this.dataNodes.map((n) => (n.host.name === plan.initialMaster.name ? masterService : n.startService([masterService])));
+        const sentinelServices = this.sentinels.map((s) => s.startService(dataServices));
 
         // A node restarted on another port is still remembered at the old one by
         // every Sentinel, and Sentinel never forgets a replica by itself: a Sentinel
         // that remembers a node or Sentinel the cluster no longer has (down or
         // disconnected) is reset, one at a time. Runs after every roll (stale
-        // entries come only from restarts).
+        // entries come only from restarts), beside the services.
         const master = plan.initialMaster;
         const verifier = nodes.get(master.name)!;
         const forgetStale = hostStep("forget-stale", { host: master, connection: verifier.connection, parent: verifier },
-            verbs.tidy(ctx, { peers: plan.sentinels, revision: plan.rollRevision }), { dependsOn: previous });
+            verbs.tidy(ctx, { peers: plan.sentinels, revision: plan.rollRevision }), { dependsOn: rolled });
 
         // Any change to what the hosts run, or to which machines they are (a host
         // rebuilt and pinned again, a replaced container), re-runs the verification;
@@ -176,13 +188,14 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             })) + ` # revision ${plan.revision} hosts ${hostsRevision(keys)}`),
             stdin: secretsFile,
             addPreviousOutputInEnv: false,
-        }, { parent: this, dependsOn: [forgetStale] });
+        }, { parent: this, dependsOn: [forgetStale, ...dataServices, ...sentinelServices] });
 
         // The rotation's end, once the cluster is verified with the new passwords: the
         // old ones stop working (an application's stay while keepPreviousAppPasswords).
+        const retireInputs = { phase: "retire", ...aclInputs, keepPrevious: cfg.acl.keepPreviousAppPasswords ? "yes" : "no" } as const;
         this.dataNodes.forEach((n) => hostStep("acl-retire", { host: n.host, connection: n.connection, parent: n },
-            verbs.acl(ctx, { phase: "retire", ...aclInputs, keepPrevious: cfg.acl.keepPreviousAppPasswords ? "yes" : "no" }),
-            { stdin: secretsFile, dependsOn: [verify] }));
+            verbs.acl(ctx, retireInputs),
+            { onCreate: verbs.acl(ctx, { ...retireInputs, firstRun: "yes" }), stdin: secretsFile, dependsOn: [verify] }));
 
         // The report holds addresses and names only; a provider that marks stdout
         // secret because stdin was one would otherwise hide the outputs.

@@ -25,16 +25,15 @@ export interface DataNodeArgs {
     readonly ssh: SshAccess;
     /** The secrets file's text (secrets.ts); a secret. */
     readonly secretsFile: pulumi.Output<string>;
-    /** Resources that must exist before this node's Redis starts (replicas wait for the master). Default none. */
-    readonly startAfter?: readonly pulumi.Resource[];
     /** Resources that must succeed before anything is put on this host (every host's SSH check). Default none. */
     readonly touchAfter?: readonly pulumi.Resource[];
 }
 
-/** A host prepared for Redis, with its data node installed, configured and running. */
+/**
+ * A host prepared for Redis, with its data node installed and configured; the
+ * cluster starts it (startService) once what must come first has run.
+ */
 export class DataNode extends pulumi.ComponentResource {
-    /** The running redis-server service: replicas and Sentinels start after it. */
-    readonly service: command.remote.Command;
     /** The installed binaries: later steps may use redis-cli. */
     readonly install: command.remote.Command;
     /** The stored secrets file. */
@@ -42,8 +41,10 @@ export class DataNode extends pulumi.ComponentResource {
     /** The host it runs on. */
     readonly host: HostSpec;
     readonly connection: command.types.input.remote.ConnectionArgs;
-    /** Every step that puts something on the host: the rolling restart waits for all of them. */
+    /** Every step that puts something on the host, before the service: the rolling restart waits for all of them. */
     readonly steps: readonly pulumi.Resource[];
+    private readonly startArgs: { readonly s: HostStepArgs; readonly ctx: HostContext; readonly port: number; readonly peers: readonly string[];
+        readonly before: readonly pulumi.Resource[] };
 
     constructor(name: string, args: DataNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("redis-sentinel:index:DataNode", name, {}, opts);
@@ -104,13 +105,23 @@ export class DataNode extends pulumi.ComponentResource {
             stdin: plan.files.redisUnit, delete: `rm -f ${shq(redisUnitFile)} && systemctl daemon-reload`, dependsOn: [this.install],
         });
 
-        this.service = hostStep("redis-service", s, verbs.service(ctx, { unit: REDIS_UNIT, who: "data", port: cfg.redisPort }), {
+        this.steps = [prepare, this.secrets, this.install, conf, unit];
+        this.startArgs = { s, ctx, port: cfg.redisPort, peers: plan.peers, before: [conf, unit] };
+        this.registerOutputs({});
+    }
+
+    /**
+     * The running redis-server service (`<host>-redis-service`), started after its
+     * config and unit and after `after` (replicas wait for the master). Called once,
+     * by the cluster, which decides what comes first.
+     */
+    startService(after: readonly pulumi.Resource[]): command.remote.Command {
+        const { s, ctx, port, peers, before } = this.startArgs;
+        return hostStep("redis-service", s, verbs.service(ctx, { unit: REDIS_UNIT, who: "data", port }), {
             // Leaving the cluster: hand the master role over, stop, and have the
             // remaining Sentinels forget this host (nothing to do on a full destroy).
-            deleteScript: verbs.leave(ctx, { peers: plan.peers }),
-            dependsOn: [conf, unit, ...(args.startAfter ?? [])],
+            deleteScript: verbs.leave(ctx, { peers }),
+            dependsOn: [...before, ...after],
         });
-        this.steps = [prepare, this.secrets, this.install, conf, unit, this.service];
-        this.registerOutputs({});
     }
 }

@@ -21,17 +21,15 @@ export interface SentinelNodeArgs {
     readonly context: HostContext;
     /** The host's data node: binaries, secrets file and connection come from it. */
     readonly dataNode: DataNode;
-    /** Resources that must exist before this Sentinel starts (every data node). Default none. */
-    readonly startAfter?: readonly pulumi.Resource[];
 }
 
+/** The Sentinel's config and unit; the cluster starts it (startService) once every data node runs. */
 export class SentinelNode extends pulumi.ComponentResource {
     /** The host it runs on. */
     readonly host: HostSpec;
-    /** The running redis-sentinel service. */
-    readonly service: command.remote.Command;
-    /** Every step that puts something on the host. */
+    /** Every step that puts something on the host, before the service. */
     readonly steps: readonly pulumi.Resource[];
+    private readonly startArgs: { readonly s: HostStepArgs; readonly ctx: HostContext; readonly port: number; readonly before: readonly pulumi.Resource[] };
 
     constructor(name: string, args: SentinelNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("redis-sentinel:index:SentinelNode", name, {}, opts);
@@ -55,11 +53,21 @@ export class SentinelNode extends pulumi.ComponentResource {
             dependsOn: [dataNode.install],
         });
 
-        this.service = hostStep("sentinel-service", s, verbs.service(ctx, { unit: SENTINEL_UNIT, who: "sentinel", port: cfg.sentinelPort }), {
-            delete: `systemctl disable --now ${shq(SENTINEL_UNIT)} 2>/dev/null || true`,
-            dependsOn: [conf, unit, ...(args.startAfter ?? [])],
-        });
-        this.steps = [conf, unit, this.service];
+        this.steps = [conf, unit];
+        this.startArgs = { s, ctx, port: cfg.sentinelPort, before: [conf, unit] };
         this.registerOutputs({});
+    }
+
+    /**
+     * The running redis-sentinel service (`<host>-sentinel-service`), started after
+     * its config and unit and after `after` (every data node, so that it finds all
+     * replicas at once). Called once, by the cluster.
+     */
+    startService(after: readonly pulumi.Resource[]): command.remote.Command {
+        const { s, ctx, port, before } = this.startArgs;
+        return hostStep("sentinel-service", s, verbs.service(ctx, { unit: SENTINEL_UNIT, who: "sentinel", port }), {
+            delete: `systemctl disable --now ${shq(SENTINEL_UNIT)} 2>/dev/null || true`,
+            dependsOn: [...before, ...after],
+        });
     }
 }

@@ -51,7 +51,21 @@ export interface HostStepArgs {
     readonly parent: pulumi.Resource;
 }
 
+/**
+ * What a step runs when it is first created (its later runs, on any change of its
+ * inputs, always run its script):
+ * - "script": the script (the default);
+ * - "nothing": no command at all, and so no SSH login: a step whose work only a host
+ *   that already runs can need (pulumi-command runs no command on create when
+ *   `create` is unset, and `update` on every later change);
+ * - a HostScript: that one instead (a cheaper first run that checks whether the
+ *   whole script is needed).
+ */
+export type OnCreate = "script" | "nothing" | HostScript;
+
 export interface StepOptions {
+    /** What runs when the step is created. Default "script". */
+    readonly onCreate?: OnCreate;
     /** Data for the script (a file, secrets). Default none. */
     readonly stdin?: pulumi.Input<string>;
     /** A plain command run as root on destroy. Default none. */
@@ -64,9 +78,16 @@ export interface StepOptions {
 
 /** `<host>-<name>`: the script run as root on the host, through sudo for a non-root SSH user. */
 export function hostStep(name: string, s: HostStepArgs, script: HostScript, opts: StepOptions = {}): command.remote.Command {
+    const onCreate = opts.onCreate ?? "script";
+    const runs = onCreate === "script"
+        ? { create: commandLine(s.host.sshUser, script) }
+        : {
+            ...(onCreate === "nothing" ? {} : { create: commandLine(s.host.sshUser, onCreate) }),
+            update: commandLine(s.host.sshUser, script),
+        };
     return new command.remote.Command(`${s.host.name}-${name}`, {
         connection: s.connection,
-        create: commandLine(s.host.sshUser, script),
+        ...runs,
         // The scripts do not read the previous output; sshd would refuse the env request anyway.
         addPreviousOutputInEnv: false,
         ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),

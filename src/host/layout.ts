@@ -53,6 +53,13 @@ export const AUTH_DIRECTIVES = [
     "sentinel auth-user", "sentinel auth-pass", "sentinel sentinel-user", "sentinel sentinel-pass",
 ] as const;
 
+/**
+ * sentinel.conf lines that are Sentinel's own state: written from the render at
+ * a first install only, kept from the live file by every later deploy, never a
+ * reason to restart.
+ */
+export const SENTINEL_STATE_OPTIONS = ["myid", "current-epoch", "config-epoch", "leader-epoch", "known-replica", "known-slave", "known-sentinel"] as const;
+
 /** Per-master Sentinel options changed live with SENTINEL SET; any other Sentinel change needs a restart. */
 export const SENTINEL_LIVE_OPTIONS = ["quorum", "down-after-milliseconds", "failover-timeout", "parallel-syncs"] as const;
 
@@ -72,6 +79,21 @@ export const TIMEOUTS = {
     peerProbe: 3,
     /** How far back the verification reads ACL LOG for denials of the cluster's own users. */
     aclLogWindow: 120,
+    /** A config file held by another step of the same host (the config and user steps may run side by side). */
+    configLock: 60,
+} as const;
+
+/**
+ * How often host steps look again while they wait, in seconds. A started Redis
+ * answers within milliseconds, so a long interval would be pure waiting on the
+ * deploy's critical path; the verification asks every node a dozen questions a
+ * round, so it looks less often.
+ */
+export const POLL = {
+    /** A service answering PING, a restarted replica back in sync. */
+    quick: 0.05,
+    /** The verification's next round. */
+    verify: 0.25,
 } as const;
 
 /**
@@ -117,6 +139,7 @@ export interface HostContext {
     readonly sentinelUnit: string;
     readonly restartDirectives: readonly string[];
     readonly sentinelLiveOptions: readonly string[];
+    readonly sentinelStateOptions: readonly string[];
     /** Changed by the acl and auth-links steps only (AUTH_DIRECTIVES), one per line (some are two words). */
     readonly authDirectives: string;
     readonly secretNames: readonly string[];
@@ -138,6 +161,10 @@ export interface HostContext {
     readonly sentinelsAgreeTimeout: number;
     readonly peerProbeTimeout: number;
     readonly aclLogWindow: number;
+    readonly configLockTimeout: number;
+    /** POLL.quick and POLL.verify. */
+    readonly pollSeconds: number;
+    readonly verifyPollSeconds: number;
 }
 
 export function hostContext(cfg: ClusterConfig): HostContext {
@@ -157,6 +184,7 @@ export function hostContext(cfg: ClusterConfig): HostContext {
         sentinelUnit: SENTINEL_UNIT,
         restartDirectives: RESTART_DIRECTIVES,
         sentinelLiveOptions: SENTINEL_LIVE_OPTIONS,
+        sentinelStateOptions: SENTINEL_STATE_OPTIONS,
         authDirectives: AUTH_DIRECTIVES.join("\n"),
         secretNames: secretNames(cfg),
         secretPlaceholder: SECRET_PLACEHOLDER,
@@ -174,6 +202,9 @@ export function hostContext(cfg: ClusterConfig): HostContext {
         sentinelsAgreeTimeout: TIMEOUTS.sentinelsAgree,
         peerProbeTimeout: TIMEOUTS.peerProbe,
         aclLogWindow: TIMEOUTS.aclLogWindow,
+        configLockTimeout: TIMEOUTS.configLock,
+        pollSeconds: POLL.quick,
+        verifyPollSeconds: POLL.verify,
     };
 }
 

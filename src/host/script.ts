@@ -22,11 +22,11 @@ const LIB_CONTEXT: Readonly<Record<Lib, readonly ContextKey[]>> = {
         "peerProbeTimeout"],
     "deadline": [],
     "listening-port": [],
-    "sentinel": ["masterName", "rollTimeout"],
+    "sentinel": ["masterName", "rollTimeout", "pollSeconds"],
     "apply-config": ["secretsFile", "serviceUser", "masterName", "redisUnit", "sentinelUnit", "restartDirectives", "sentinelLiveOptions",
-        "authDirectives", "pendingDir", "renderedSuffix"],
+        "sentinelStateOptions", "authDirectives", "pendingDir", "renderedSuffix", "configLockTimeout"],
     "roll": ["redisConf", "sentinelConf", "renderedSuffix", "redisPort", "sentinelPort", "redisUnit", "sentinelUnit", "pendingDir", "masterName",
-        "rollTimeout", "catchUpTimeout", "sentinelsAgreeTimeout"],
+        "rollTimeout", "catchUpTimeout", "sentinelsAgreeTimeout", "pollSeconds"],
 };
 
 const ROLL_LIBS: readonly Lib[] = ["secrets", "redis", "deadline", "listening-port", "sentinel", "apply-config", "roll"];
@@ -38,12 +38,12 @@ const VERBS: Readonly<Record<Verb, { readonly libs: readonly Lib[]; readonly con
     "put-secrets": { libs: [], context: ["secretsFile", "secretNames", "redisUnit", "sentinelUnit"] },
     "install-binaries": { libs: [], context: ["pendingDir", "redisUnit", "sentinelUnit"] },
     "apply-config": { libs: ["secrets", "redis", "listening-port", "apply-config"], context: [] },
-    "service": { libs: ["secrets", "redis", "deadline"], context: ["pendingDir", "secretsFile", "serviceStartTimeout"] },
+    "service": { libs: ["secrets", "redis", "deadline"], context: ["pendingDir", "secretsFile", "serviceStartTimeout", "pollSeconds"] },
     "restart": { libs: ROLL_LIBS, context: ["secretsFile"] },
     "handover": { libs: ROLL_LIBS, context: ["secretsFile"] },
     "leave": { libs: ROLL_LIBS, context: ["secretsFile"] },
     "tidy": { libs: ROLL_LIBS, context: ["secretsFile"] },
-    "verify": { libs: ["secrets", "redis", "deadline"], context: ["masterName", "redisPort", "sentinelPort", "aclLogWindow"] },
+    "verify": { libs: ["secrets", "redis", "deadline", "sentinel"], context: ["masterName", "redisPort", "sentinelPort", "aclLogWindow", "verifyPollSeconds"] },
     "acl": { libs: ["secrets", "redis", "listening-port", "apply-config"], context: ["redisPort", "sentinelPort", "redisConf", "sentinelConf", "appSecrets"] },
     "auth-links": { libs: ["secrets", "redis", "listening-port", "apply-config"], context: ["redisPort", "sentinelPort", "redisConf", "sentinelConf"] },
 };

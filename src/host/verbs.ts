@@ -111,6 +111,11 @@ export interface AclInputs {
     readonly dataUsers: string;
     /** The Sentinel's `user` lines. */
     readonly sentinelUsers: string;
+    /**
+     * "yes": the step's first run, which does nothing unless the host's secrets show a
+     * rotation (a host that ran before this step existed). Default "no".
+     */
+    readonly firstRun?: "yes" | "no";
 }
 export interface AclRetireInputs extends AclInputs {
     readonly phase: "retire";
@@ -119,7 +124,7 @@ export interface AclRetireInputs extends AclInputs {
 }
 /** Sets this host's ACL users live and in its files (secrets on the host). */
 export const acl = (ctx: HostContext, i: (AclInputs & { readonly phase: "add" }) | AclRetireInputs): HostScript =>
-    hostScript("acl", ctx, { keepPrevious: "no", ...i });
+    hostScript("acl", ctx, { keepPrevious: "no", firstRun: "no", ...i });
 
 export interface AuthLinksInputs {
     readonly replUser: string;
@@ -130,6 +135,8 @@ export interface AuthLinksInputs {
     /** The user Sentinels log in to each other as. */
     readonly peerUser: string;
     readonly peerSecret: string;
+    /** As AclInputs.firstRun. Default "no". */
+    readonly firstRun?: "yes" | "no";
 }
 /** Switches replication and Sentinel logins to the current passwords, live. */
-export const authLinks = (ctx: HostContext, i: AuthLinksInputs): HostScript => hostScript("auth-links", ctx, { ...i });
+export const authLinks = (ctx: HostContext, i: AuthLinksInputs): HostScript => hostScript("auth-links", ctx, { firstRun: "no", ...i });

@@ -435,6 +435,58 @@ describe("acl add", () => {
     });
 });
 
+describe("the first run of the user and link steps", () => {
+    const firstRun = (phase: "add" | "retire") =>
+        runScript(verbs.acl(testContext(dir, {}, cfg), phase === "add"
+            ? { phase, ...usersOf(cfg), firstRun: "yes" } : { phase, ...usersOf(cfg), keepPrevious: "no", firstRun: "yes" }), dir);
+    const firstLinks = () => runScript(verbs.authLinks(testContext(dir), {
+        replUser: CLUSTER_USERS.replication, replSecret: "REPLICATION_PASSWORD",
+        sentinelUser: CLUSTER_USERS.sentinel, sentinelSecret: "SENTINEL_AUTH_PASSWORD",
+        peerUser: CLUSTER_USERS.sentinelPeer, peerSecret: "SENTINEL_PEER_PASSWORD", firstRun: "yes",
+    }), dir);
+
+    it("does nothing on a host installed by the same up (its nodes started with these users from their config files)", () => {
+        writeSecrets(dir);
+        installConfigs(cfg);
+        const files = ["redis.conf", "sentinel.conf", "secrets.env"].map((f) => fs.readFileSync(path.join(dir, f), "utf8"));
+        fakeCli();
+        for (const [run, said] of [
+            [() => firstRun("add"), "users (add): as the config files have them (first install)\n"],
+            [firstLinks, "links: as the config files have them (first install)\n"],
+            [() => firstRun("retire"), "users (retire): as the config files have them (first install)\n"],
+        ] as const) {
+            const r = run();
+            expect(r.err).toBe("");
+            expect(r.code).toBe(0);
+            expect(r.out).toBe(said);
+        }
+        // Not one redis-cli call, not even a PING, and every file as it was.
+        expect(fs.existsSync(log)).toBe(false);
+        expect(["redis.conf", "sentinel.conf", "secrets.env"].map((f) => fs.readFileSync(path.join(dir, f), "utf8"))).toEqual(files);
+    });
+
+    it("does the whole work on a host that ran before these steps existed (credentials new to it: an upgrade to ACL users)", () => {
+        writeSecrets(dir, {}, ["NEW_SECRETS=DEPLOYER_PASSWORD REPLICATION_PASSWORD SENTINEL_AUTH_PASSWORD SENTINEL_PEER_PASSWORD"]);
+        fakeCli({ accepts: [`6379 default ${S.REDIS_PASSWORD}`, `26379 default ${S.SENTINEL_PASSWORD}`] });
+        const r = firstRun("add");
+        expect(r.err).toBe("");
+        expect(r.code).toBe(0);
+        expect(calls().filter((c) => c.includes("ACL SETUSER")).length).toBe(6);
+        // The retire step's first run then ends the rotation: NEW_SECRETS leaves the file.
+        const retired = firstRun("retire");
+        expect(retired.code, retired.err).toBe(0);
+        expect(fs.readFileSync(path.join(dir, "secrets.env"), "utf8")).not.toContain("NEW_SECRETS=");
+    });
+
+    it("does the whole work while a password rotates (previous values in the secrets file)", () => {
+        writeSecrets(dir, {}, ["PREVIOUS_DEPLOYER_PASSWORD=d-old-0123456789abc"]);
+        fakeCli({ accepts: ["6379 deployer d-old-0123456789abc", `26379 default ${S.SENTINEL_PASSWORD}`] });
+        const r = firstRun("add");
+        expect(r.code, r.err).toBe(0);
+        expect(calls()[0]).toContain(`ACL SETUSER deployer reset on ${hash(S.DEPLOYER_PASSWORD)} ${hash("d-old-0123456789abc")} `);
+    });
+});
+
 describe("auth-links", () => {
     let calls: { user: string; auth: string; args: string; stdin: string }[];
 

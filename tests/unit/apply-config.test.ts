@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseClusterConfig } from "../../src/config";
-import { renderRedisConf, renderSentinelConf } from "../../src/render";
+import { renderRedisConf, renderSentinelConf, sentinelId } from "../../src/render";
 import * as verbs from "../../src/host/verbs";
 import { HOSTS, raw, rawWithSecrets } from "./fixtures";
 import { TEST_SECRETS, fakeCliPrelude, runScript, testContext, writeSecrets } from "./host-scripts";
@@ -303,6 +303,62 @@ describe("apply-config for sentinel.conf", () => {
         expect(text).toContain("sentinel monitor mymaster 10.0.0.3 6379 3\n");
         expect(text).toContain("sentinel down-after-milliseconds mymaster 3000\n");
         for (const line of sentinelState) expect(text).toContain(`${line}\n`);
+    });
+
+    /** The state lines of a sentinel.conf: its id and the nodes it knows. */
+    const stateLines = (text: string) => text.split("\n").filter((l) => /^sentinel (myid|known-sentinel|known-replica) /.test(l));
+
+    it("writes its id and the cluster's other Sentinels and replicas at a first install, so they know each other from the start", () => {
+        const target = path.join(dir, "sentinel.conf");
+        expect(apply("sentinel", target, renderSentinelConf(cfg, h2)).code).toBe(0);
+        const ids = cfg.hosts.map((h) => sentinelId(cfg, h));
+        expect(new Set(ids).size).toBe(3);
+        expect(ids.every((id) => /^[0-9a-f]{40}$/.test(id))).toBe(true);
+        expect(stateLines(fs.readFileSync(target, "utf8"))).toEqual([
+            `sentinel myid ${ids[1]}`,
+            `sentinel known-sentinel mymaster 10.0.0.1 26379 ${ids[0]}`,
+            `sentinel known-sentinel mymaster 10.0.0.3 26379 ${ids[2]}`,
+            "sentinel known-replica mymaster 10.0.0.2 6379",
+            "sentinel known-replica mymaster 10.0.0.3 6379",
+        ]);
+        // The other hosts' renders name this Sentinel by the id it now has.
+        expect(renderSentinelConf(cfg, h1)).toContain(`sentinel known-sentinel mymaster 10.0.0.2 26379 ${ids[1]}\n`);
+    });
+
+    it("keeps only its id when it joins a running cluster: the others' ids are theirs, learnt by hello", () => {
+        // A peer Sentinel that answers: the cluster runs, with redis-3 as its master.
+        fs.writeFileSync(path.join(dir, "redis-cli"), `${fakeCliPrelude(cliLog)}
+case "$*" in
+  *get-master-addr-by-name*) printf '10.0.0.3\\n6379\\n' ;;
+  *) echo OK ;;
+esac
+`, { mode: 0o755 });
+        const target = path.join(dir, "sentinel.conf");
+        const r = apply("sentinel", target, renderSentinelConf(cfg, h2), "10.0.0.1:26379");
+        expect(r.code, r.err).toBe(0);
+        expect(r.out).toContain("sentinel: joining the running cluster, whose master is 10.0.0.3 6379");
+        const text = fs.readFileSync(target, "utf8");
+        expect(text).toContain("sentinel monitor mymaster 10.0.0.3 6379 2\n");
+        expect(stateLines(text)).toEqual([`sentinel myid ${sentinelId(cfg, h2)}`]);
+    });
+
+    it("never writes the render's state over a running Sentinel's, and never restarts for it (a cluster from before the first-install state)", () => {
+        const target = path.join(dir, "sentinel.conf");
+        apply("sentinel", target, renderSentinelConf(cfg, h2));
+        // As an older version left it: Sentinel's own id and state, no rendered state lines.
+        const older = fs.readFileSync(target, "utf8").split("\n").filter((l) => !/^sentinel (myid|known-)/.test(l)).join("\n");
+        fs.writeFileSync(target, `${older}${sentinelState.join("\n")}\n`);
+        fs.writeFileSync(`${target}.rendered`, renderSentinelConf(cfg, h2).split("\n").filter((l) => !/^sentinel (myid|known-)/.test(l)).join("\n"));
+        running();
+        // A host added: every render now names one more Sentinel and replica.
+        const four = parseClusterConfig(raw({ hosts: JSON.stringify([...HOSTS, { name: "redis-4", address: "10.0.0.4", hostKey: HOSTS[0].hostKey }]) }));
+        const r = apply("sentinel", target, renderSentinelConf(four, four.hosts[1]), "", 26379, four);
+        expect(r.err).toBe("");
+        expect(r.code).toBe(0);
+        // Only the quorum of four (a majority: 3) changes, live.
+        expect(calls()).toEqual([`${SENTINEL} -h 127.0.0.1 -p 26379 SENTINEL SET mymaster quorum 3`]);
+        expect(pending()).toEqual([]);
+        expect(stateLines(fs.readFileSync(target, "utf8"))).toEqual(stateLines(sentinelState.join("\n")));
     });
 
     it("never moves the monitored master back to the stack's initial master", () => {

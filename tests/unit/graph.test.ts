@@ -83,8 +83,11 @@ describe("resource graph", () => {
         expect([...registered.values()].filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"))).toEqual([]);
     });
 
-    it("starts the initial master first, then replicas, then Sentinels, then verifies", async () => {
+    it("puts every file first, then rolls, then starts the initial master, the replicas and the Sentinels, then verifies", async () => {
         await deploy();
+        // The services, after the rolling restart: the initial master first, the
+        // replicas after it, each Sentinel once every data node runs.
+        expect(cmd("redis-1-redis-service").deps).toEqual(expect.arrayContaining(["redis-1-redis-config", "redis-1-redis-unit", "redis-3-restart-master"]));
         expect(cmd("redis-1-redis-service").deps).not.toContain("redis-2-redis-service");
         expect(cmd("redis-2-redis-service").deps).toContain("redis-1-redis-service");
         expect(cmd("redis-3-redis-service").deps).toContain("redis-1-redis-service");
@@ -95,30 +98,35 @@ describe("resource graph", () => {
             expect(cmd(`${h}-redis-config`).deps).toEqual(expect.arrayContaining([`${h}-install`, `${h}-secrets`]));
         }
         // The rolling restart: every file in place first, then one host at a time,
-        // the replica pass on every host before the master pass; then the verification.
+        // the replica pass on every host before the master pass.
         expect(cmd("redis-1-restart").deps).toEqual(expect.arrayContaining(
-            ["redis-3-sentinel-service", "redis-2-redis-config", "redis-1-install", "redis-3-redis-unit"]));
+            ["redis-3-sentinel-config", "redis-2-redis-config", "redis-1-install", "redis-3-redis-unit", "redis-2-sentinel-unit"]));
         const chain = ["redis-1-restart", "redis-2-restart", "redis-3-restart", "redis-1-restart-master", "redis-2-restart-master", "redis-3-restart-master"];
         for (let i = 1; i < chain.length; i++) expect(cmd(chain[i]).deps).toEqual([chain[i - 1]]);
         expect(cmd("redis-2-restart").parent).toBe("redis-2");
-        expect(hostScriptOf(cmd("redis-2-restart").inputs.create)).toMatchObject({ verb: "restart", vars: { PASS: "replicas" } });
-        expect(hostScriptOf(cmd("redis-2-restart-master").inputs.create)).toMatchObject({ verb: "restart", vars: { PASS: "master" } });
-        // Then, from the initial master's host, stale Sentinel entries are forgotten.
+        // A restart step runs nothing when it is created (a host installed by this up
+        // has nothing pending), only when what it restarts for changes: no create, and
+        // the restart script as its update.
+        for (const step of chain) expect(cmd(step).inputs.create).toBeUndefined();
+        expect(hostScriptOf(cmd("redis-2-restart").inputs.update)).toMatchObject({ verb: "restart", vars: { PASS: "replicas" } });
+        expect(hostScriptOf(cmd("redis-2-restart-master").inputs.update)).toMatchObject({ verb: "restart", vars: { PASS: "master" } });
+        // Then, from the initial master's host, stale Sentinel entries are forgotten
+        // (beside the services), and the verification waits for both.
         expect(cmd("redis-1-forget-stale").deps).toEqual(["redis-3-restart-master"]);
         const tidy = hostScriptOf(cmd("redis-1-forget-stale").inputs.create);
         expect(tidy.verb).toBe("tidy");
         expect(tidy.vars.PEERS).toBe("10.0.0.1:26379 10.0.0.2:26379 10.0.0.3:26379");
         expect(tidy.vars.REVISION).toMatch(/^[0-9a-f]{16}$/);
-        expect(cmd("redis-verify").deps).toEqual(["redis-1-forget-stale"]);
+        expect([...cmd("redis-verify").deps].sort()).toEqual(["redis-1-forget-stale",
+            ...HOST_NAMES.flatMap((h) => [`${h}-redis-service`, `${h}-sentinel-service`])].sort());
     });
 
     it("sets the users on every host before any link uses a new password, and retires old passwords after the verification", async () => {
         await deploy();
         const steps = (step: string) => HOST_NAMES.map((h) => `${h}-${step}`);
         for (const h of HOST_NAMES) {
-            // Each host's users once everything is on it and its services run.
-            expect(cmd(`${h}-acl-add`).deps).toEqual(expect.arrayContaining(
-                [`${h}-secrets`, `${h}-redis-config`, `${h}-redis-service`, `${h}-sentinel-config`, `${h}-sentinel-service`]));
+            // Each host's users once its secrets and redis-cli are there, beside its config steps.
+            expect([...cmd(`${h}-acl-add`).deps].sort()).toEqual([`${h}-install`, `${h}-secrets`]);
             // The links switch only once every host has the new passwords.
             expect(cmd(`${h}-auth-links`).deps).toEqual(expect.arrayContaining(steps("acl-add")));
             expect(cmd(`${h}-acl-retire`).deps).toContain("redis-verify");
@@ -126,22 +134,25 @@ describe("resource graph", () => {
         }
         // Every link switched before the first restart (the others follow it in a chain).
         expect(cmd("redis-1-restart").deps).toEqual(expect.arrayContaining(steps("auth-links")));
-        const add = hostScriptOf(cmd("redis-2-acl-add").inputs.create);
-        const retire = hostScriptOf(cmd("redis-2-acl-retire").inputs.create);
+        const add = hostScriptOf(cmd("redis-2-acl-add").inputs.update);
+        const retire = hostScriptOf(cmd("redis-2-acl-retire").inputs.update);
         const cfg = parseClusterConfig(raw());
         const expected = {
             DATA_USERS: dataUsers(cfg).map(userLine).join("\n"), SENTINEL_USERS: sentinelUsers().map(userLine).join("\n"), KEEP_PREVIOUS: "no",
         };
-        expect(add).toMatchObject({ verb: "acl", vars: { PHASE: "add", ...expected } });
-        expect(retire).toMatchObject({ verb: "acl", vars: { PHASE: "retire", ...expected } });
+        expect(add).toMatchObject({ verb: "acl", vars: { PHASE: "add", FIRST_RUN: "no", ...expected } });
+        expect(retire).toMatchObject({ verb: "acl", vars: { PHASE: "retire", FIRST_RUN: "no", ...expected } });
         expect(expected.DATA_USERS.split("\n").map((l) => l.split(" ")[1])).toEqual(["deployer", "replication", "sentinel", "default"]);
-        expect(hostScriptOf(cmd("redis-2-auth-links").inputs.create)).toMatchObject({
-            verb: "auth-links",
-            vars: {
-                REPL_USER: "replication", REPL_SECRET: "REPLICATION_PASSWORD", SENTINEL_USER: "sentinel", SENTINEL_SECRET: "SENTINEL_AUTH_PASSWORD",
-                PEER_USER: "sentinel-peer", PEER_SECRET: "SENTINEL_PEER_PASSWORD",
-            },
-        });
+        const links = {
+            REPL_USER: "replication", REPL_SECRET: "REPLICATION_PASSWORD", SENTINEL_USER: "sentinel", SENTINEL_SECRET: "SENTINEL_AUTH_PASSWORD",
+            PEER_USER: "sentinel-peer", PEER_SECRET: "SENTINEL_PEER_PASSWORD",
+        };
+        expect(hostScriptOf(cmd("redis-2-auth-links").inputs.update)).toMatchObject({ verb: "auth-links", vars: { ...links, FIRST_RUN: "no" } });
+        // Their first run is the same script with FIRST_RUN=yes: it does the work only
+        // on a host that ran before these steps existed (acl.sh, auth-links.sh).
+        expect(hostScriptOf(cmd("redis-2-acl-add").inputs.create)).toMatchObject({ verb: "acl", vars: { PHASE: "add", FIRST_RUN: "yes", ...expected } });
+        expect(hostScriptOf(cmd("redis-2-acl-retire").inputs.create)).toMatchObject({ verb: "acl", vars: { PHASE: "retire", FIRST_RUN: "yes", ...expected } });
+        expect(hostScriptOf(cmd("redis-2-auth-links").inputs.create)).toMatchObject({ verb: "auth-links", vars: { ...links, FIRST_RUN: "yes" } });
         // The verification proves every user's login and rules.
         expect(hostScriptOf(cmd("redis-verify").inputs.create).vars).toMatchObject({
             USER_LOGINS: [
@@ -160,8 +171,8 @@ describe("resource graph", () => {
         await deploy({ keepPreviousAppPasswords: "true" });
         expect(changedSince(before)).toEqual(HOST_NAMES.map((h) => `${h}-acl-retire`));
         for (const h of HOST_NAMES) {
-            expect(hostScriptOf(cmd(`${h}-acl-retire`).inputs.create).vars.KEEP_PREVIOUS).toBe("yes");
-            expect(hostScriptOf(cmd(`${h}-acl-add`).inputs.create).vars.KEEP_PREVIOUS).toBe("no");
+            expect(hostScriptOf(cmd(`${h}-acl-retire`).inputs.update).vars.KEEP_PREVIOUS).toBe("yes");
+            expect(hostScriptOf(cmd(`${h}-acl-add`).inputs.update).vars.KEEP_PREVIOUS).toBe("no");
         }
     });
 
@@ -238,7 +249,7 @@ describe("resource graph", () => {
             "MONITOR_PASSWORD=stack-monitor-0123456789", "USER_ORDERS_PASSWORD=stack-orders-0123456789",
         ].map((l) => `${l}\n`).join(""));
         // The monitor and application users are set and proven like the others.
-        expect(hostScriptOf(cmd("redis-2-acl-add").inputs.create).vars.DATA_USERS.split("\n").map((l) => l.split(" ")[1]))
+        expect(hostScriptOf(cmd("redis-2-acl-add").inputs.update).vars.DATA_USERS.split("\n").map((l) => l.split(" ")[1]))
             .toEqual(["deployer", "replication", "sentinel", "monitor", "orders", "default"]);
         expect(hostScriptOf(cmd("redis-verify").inputs.create).vars.USER_LOGINS).toContain("data monitor MONITOR_PASSWORD\ndata orders USER_ORDERS_PASSWORD\n");
         for (const r of registered.values()) {

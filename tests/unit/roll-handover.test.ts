@@ -22,9 +22,12 @@ const entry = (ip: string, port: number, flags: string) =>
 /**
  * The local Sentinel learns replica 10.0.0.3:6380 only on its `learnsAfter`-th
  * SENTINEL REPLICAS; it reports a failover in progress on its first
- * `failingOverFor` SENTINEL MASTER calls after SENTINEL FAILOVER.
+ * `failingOverFor` SENTINEL MASTER calls after SENTINEL FAILOVER. Replica
+ * 10.0.0.3:6380 reports an offset behind the master's (90 of 100) to its first
+ * `lagsFor` INFO calls; the master's own INFO always shows it caught up, as a
+ * stale acknowledgement would.
  */
-function fakeCluster(learnsAfter: number, failingOverFor: number) {
+function fakeCluster(learnsAfter: number, failingOverFor: number, lagsFor = 0) {
     const before = [entry("10.0.0.2", 6380, "slave"), entry("10.0.0.3", 6379, "s_down,slave,disconnected")].join("\n");
     const after = [before, entry("10.0.0.3", 6380, "slave")].join("\n");
     fs.writeFileSync(path.join(dir, "replicas-before"), `${before}\n`);
@@ -35,7 +38,12 @@ d=${JSON.stringify(dir)}
 case "$*" in
   "-h 127.0.0.1 -p 6380 INFO replication")
     printf 'role:master\\nmaster_replid:old\\nmaster_repl_offset:100\\nslave0:ip=10.0.0.2,port=6380,state=online,offset=100,lag=0\\nslave1:ip=10.0.0.3,port=6380,state=online,offset=100,lag=0\\n' ;;
-  "-h 10.0.0.2 -p 6380 INFO replication") printf 'role:master\\nmaster_replid:new\\n' ;;
+  "-h 10.0.0.2 -p 6380 INFO replication")
+    if [ -f "$d/failed-over" ]; then printf 'role:master\\nmaster_replid:new\\n'
+    else printf 'role:slave\\nmaster_link_status:up\\nslave_repl_offset:100\\n'; fi ;;
+  "-h 10.0.0.3 -p 6380 INFO replication")
+    ${count("lagging-calls")}
+    if [ "$n" -le ${lagsFor} ]; then printf 'role:slave\\nslave_repl_offset:90\\n'; else printf 'role:slave\\nslave_repl_offset:100\\n'; fi ;;
   *"SENTINEL REPLICAS"*)
     ${count("replicas-calls")}
     if [ "$n" -ge ${learnsAfter} ]; then cat "$d/replicas-after"; else cat "$d/replicas-before"; fi ;;
@@ -63,8 +71,8 @@ beforeEach(() => {
     fs.writeFileSync(path.join(dir, "bin", "systemctl"), "#!/bin/sh\necho 0\n", { mode: 0o755 });
 });
 
-function handover(timeoutS: number) {
-    const r = runScript(verbs.handover(testContext(dir, { redisPort: 6380, rollTimeout: timeoutS, serviceUser: "redis" })), dir);
+function handover(timeoutS: number, catchUpTimeout = 10) {
+    const r = runScript(verbs.handover(testContext(dir, { redisPort: 6380, rollTimeout: timeoutS, catchUpTimeout, serviceUser: "redis" })), dir);
     return { ...r, calls: fs.readFileSync(log, "utf8").trim().split("\n") };
 }
 const indexOf = (calls: string[], text: string) => calls.findIndex((c) => c.includes(text));
@@ -99,6 +107,30 @@ describe("roll handover", () => {
         expect(masterCalls.length).toBe(3);
         expect(masterCalls.every((i) => i > unpause)).toBe(true);
     });
+
+    it("holds writes until every replica has itself applied the master's last write, then fails over", () => {
+        fakeCluster(1, 0, 3);
+        const r = handover(10);
+        expect(r.err).toBe("");
+        expect(r.code).toBe(0);
+        const pause = indexOf(r.calls, "CLIENT PAUSE");
+        const failover = indexOf(r.calls, "SENTINEL FAILOVER");
+        // Asked of the replica itself (the master's INFO already shows it caught up):
+        // three answers of 90, then 100, all while writes are held, then the failover.
+        const asked = r.calls.map((c, i) => [c, i] as const).filter(([c]) => c.endsWith("-h 10.0.0.3 -p 6380 INFO replication")).map(([, i]) => i);
+        expect(asked.length).toBe(4);
+        expect(asked.every((i) => i > pause && i < failover)).toBe(true);
+        expect(indexOf(r.calls, "CLIENT UNPAUSE")).toBeGreaterThan(failover);
+    });
+
+    it("resumes writes and does not fail over when a replica does not catch up in time", () => {
+        fakeCluster(1, 0, 1_000_000);
+        const r = handover(10, 1);
+        expect(r.code).toBe(1);
+        expect(r.err).toContain("roll: replicas did not catch up with the master within 1s; not failing over");
+        expect(indexOf(r.calls, "CLIENT UNPAUSE")).toBeGreaterThan(indexOf(r.calls, "CLIENT PAUSE"));
+        expect(indexOf(r.calls, "SENTINEL FAILOVER")).toBe(-1);
+    }, 20_000);
 
     it("refuses to fail over, and never pauses writes, when the Sentinel does not learn a replica", () => {
         fakeCluster(1_000_000, 0);

@@ -43,6 +43,14 @@ describe("what makes a restart step run", () => {
         expect(rev({}, 1, { sha256: (p) => (p.endsWith("redis-server") ? "c".repeat(64) : "b".repeat(64)) })).not.toBe(base);
         expect(rev({ redisVersion: "8.2.3" })).not.toBe(base);
     });
+    it("ignores a host added or removed elsewhere (the Sentinels and replicas a first install writes are Sentinel's state)", () => {
+        const withFourth = JSON.stringify([...HOSTS, { name: "redis-4", address: "10.0.0.4", hostKey: HOSTS[0].hostKey }]);
+        const four = parseClusterConfig(raw({ hosts: withFourth }));
+        // The render does change (one more known Sentinel and replica)...
+        expect(planCluster(four).hosts[1].files.sentinelConf).not.toBe(planCluster(cfg).hosts[1].files.sentinelConf);
+        // ...and the quorum with it (live), but nothing that needs a restart.
+        expect(rev({ hosts: withFourth })).toBe(base);
+    });
     it("differs per host", () => {
         expect(rev({}, 0)).not.toBe(rev({}, 1));
     });

@@ -10,7 +10,15 @@
 #           stay until an up without it.
 # Users the lines do not name are deleted. A node that is not running gets its
 # users from its config file when it starts.
+# FIRST_RUN=yes (the step has just been created): nodes installed by this same up
+# started with these users and passwords from their config files, so there is
+# nothing to do unless the host ran before (credentials new to it, or rotating:
+# an upgrade from a stack without these users).
 load_secrets "$SECRETS_FILE"
+if [ "$FIRST_RUN" = yes ] && ! secrets_rotating "$SECRETS_FILE"; then
+    echo "users ($PHASE): as the config files have them (first install)"
+    exit 0
+fi
 set -f # rules hold * and ?, never file names
 
 if [ "$PHASE" = retire ]; then

@@ -4,8 +4,14 @@
 # (auth-user SENTINEL_USER / auth-pass from SENTINEL_SECRET) and to the other
 # Sentinels (sentinel-user PEER_USER / sentinel-pass from PEER_SECRET). Runs
 # once every host's acl step has added the new passwords. Passwords reach
-# redis-cli on stdin (-x), never as arguments.
+# redis-cli on stdin (-x), never as arguments. FIRST_RUN=yes (the step has just
+# been created): nodes installed by this same up log in as their config files
+# say; nothing to switch unless the host ran before (see acl.sh).
 load_secrets "$SECRETS_FILE"
+if [ "$FIRST_RUN" = yes ] && ! secrets_rotating "$SECRETS_FILE"; then
+    echo "links: as the config files have them (first install)"
+    exit 0
+fi
 
 expect_ok() { # what, reply
     [ "$2" = OK ] || { echo "auth-links: $1 was refused: $2" >&2; exit 4; }

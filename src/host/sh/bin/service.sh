@@ -15,6 +15,6 @@ until rcli_reply "$WHO" 127.0.0.1 "$PORT" PING | grep -q PONG; do
         systemctl status --no-pager "$UNIT" >&2 || true
         exit 1
     fi
-    sleep 0.5
+    sleep "$POLL_SECONDS"
 done
 echo "$UNIT: running"

@@ -6,16 +6,21 @@
 # Checks: every Sentinel names the same master; that master has role master
 # with every other node connected as an online replica; every replica has
 # master_link_status:up; every Sentinel sees (at least) every replica and every
-# other Sentinel; SENTINEL CKQUORUM is OK. Then the users: each of USER_LOGINS
+# other Sentinel, and its links to them are up (a first install writes the
+# cluster's Sentinels and replicas into each sentinel.conf, so knowing them
+# proves nothing; reaching them does); SENTINEL CKQUORUM is OK. Then the users: each of USER_LOGINS
 # ("data|sentinel USER SECRET" lines) logs in on every node with its current
 # password; each of DRY_RUNS ("USER allow|deny COMMAND..." lines) is allowed or
 # denied by ACL DRYRUN on every data node; and no node's ACL LOG holds a
 # denial of the cluster's own users (INTERNAL_DATA_USERS on the data nodes,
 # INTERNAL_SENTINEL_USERS on the Sentinels) from the last ACL_LOG_WINDOW s.
 load_secrets -
-started=$(date +%s)
+started=$(date +%s) started_ms=$(now_ms)
 set -- $NODES
 n=$#
+# "ip:port" of every Sentinel and every data node of the cluster, space-framed.
+cluster_sentinels=" " cluster_data=" "
+for node in "$@"; do cluster_sentinels="$cluster_sentinels${node#*=}:$SENTINEL_PORT " cluster_data="$cluster_data${node#*=}:$REDIS_PORT "; done
 
 check() {
     problems=""
@@ -63,6 +68,13 @@ check() {
         # its own step is deleted, which the engine does after this check.
         [ "${slaves:-0}" -ge $((n - 1)) ] 2>/dev/null || problems="$problems\n$name: Sentinel sees ${slaves:-?} replica(s), expected $((n - 1))"
         [ "${others:-0}" -ge $((n - 1)) ] 2>/dev/null || problems="$problems\n$name: Sentinel sees ${others:-?} other Sentinel(s), expected $((n - 1))"
+        # Its links to the cluster's other Sentinels and replicas (entries of nodes the
+        # cluster no longer has are the clean-up's, not a failure).
+        for e in $( { known_entries "$addr:$SENTINEL_PORT" SENTINELS | awk -v c="$cluster_sentinels" 'index(c, " " $1 " ")'
+                      known_entries "$addr:$SENTINEL_PORT" REPLICAS | awk -v c="$cluster_data" 'index(c, " " $1 " ")'; } |
+                   awk '$2 ~ /s_down|disconnected/ { print $1 }'); do
+            problems="$problems\n$name: Sentinel has no working link to $e"
+        done
         q=$(rcli sentinel "$addr" "$SENTINEL_PORT" SENTINEL CKQUORUM "$MASTER_NAME" | head -n1)
         case "$q" in OK*) quorum=$q ;; *) problems="$problems\n$name: SENTINEL CKQUORUM: $q" ;; esac
     done
@@ -75,8 +87,9 @@ until check "$@"; do
         printf 'verify: the cluster is not healthy after %ss:%b\n' "$VERIFY_TIMEOUT" "$problems" >&2
         exit 1
     fi
-    sleep 1
+    sleep "$VERIFY_POLL_SECONDS"
 done
+settled_ms=$(now_ms)
 
 # Denials of these users in a node's ACL LOG younger than MAX_AGE seconds:
 # "user reason object" lines (age-seconds: Redis 7.0 has no timestamps yet).
@@ -106,11 +119,15 @@ for node in "$@"; do
     done <<EOF_LOGINS
 $USER_LOGINS
 EOF_LOGINS
+    # Every dry run of the node in one redis-cli session (its commands on stdin, one
+    # reply line each), not one process per question.
+    replies=$(printf '%s\n' "$DRY_RUNS" | awk 'NF >= 3 { u = $1; $1 = ""; $2 = ""; sub(/^ +/, ""); print "ACL DRYRUN " u " " $0 }' |
+        rcli data "$addr" "$REDIS_PORT")
+    i=0
     while read -r user verdict cmd; do
         [ -n "$user" ] || continue
-        set -f
-        got=$(rcli data "$addr" "$REDIS_PORT" ACL DRYRUN "$user" $cmd </dev/null)
-        set +f
+        i=$((i + 1))
+        got=$(printf '%s\n' "$replies" | sed -n "${i}p")
         case "$verdict:$got" in
             allow:OK | deny:*"no permissions"*) ;;
             allow:*) acl_problems="$acl_problems\n$name: user $user may not run $cmd, which its job needs: $got" ;;
@@ -132,6 +149,7 @@ if [ -n "$acl_problems" ]; then
     exit 1
 fi
 
+echo "verify: the cluster was as asked after $((settled_ms - started_ms)) ms; users checked in $(($(now_ms) - settled_ms)) ms"
 sentinels=""
 for node in "$@"; do sentinels="$sentinels{\"name\":\"${node%%=*}\",\"address\":\"${node#*=}\",\"port\":$SENTINEL_PORT},"; done
 printf '{"master":{"name":"%s","address":"%s","port":%s},"replicas":[%s],"sentinels":[%s],"ckquorum":"%s"}\n' \

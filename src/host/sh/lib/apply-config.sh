@@ -8,16 +8,20 @@
 # secrets; they are filled from SECRETS_FILE.
 #
 # First install: the rendered file is written with the stack's initial roles
-# (replicaof / sentinel monitor), unless a Sentinel of the running cluster
-# (PEERS) names the current master: then a node that joins an existing
-# cluster follows that master.
+# (replicaof / sentinel monitor) and, for a Sentinel, the state that lets the
+# new cluster's Sentinels know each other from the start, unless a Sentinel of
+# the running cluster (PEERS) names the current master: then a node that joins
+# an existing cluster follows that master, and its Sentinel keeps only its own
+# id (the others' ids are theirs; it learns them by hello).
 # Later: what changed is the difference between the last rendered file (kept
 # beside the target as TARGET + RENDERED_SUFFIX) and the new one, never between the
 # rendered and the live file, which Redis and Sentinel rewrite themselves.
 #   - redis: replicaof/slaveof lines of the live file are kept; changed
 #     directives are applied with CONFIG SET while the server runs.
-#   - sentinel: myid, epochs, known-replica, known-sentinel and the monitored
-#     master's address are kept; SENTINEL_LIVE_OPTIONS change with SENTINEL SET.
+#   - sentinel: its state (SENTINEL_STATE_OPTIONS: myid, epochs, known-replica,
+#     known-sentinel) and the monitored master's address are kept from the live
+#     file (the render's state lines are for a first install only);
+#     SENTINEL_LIVE_OPTIONS change with SENTINEL SET.
 #   - credentials (AUTH_DIRECTIVES) are written, never applied: the acl and
 #     auth-links steps change them live;
 #   - a change that needs a restart is written but not applied while the
@@ -32,6 +36,12 @@ case $kind in
     sentinel) unit=$SENTINEL_UNIT who=sentinel ;;
     *) echo "apply-config: KIND is redis or sentinel, not $kind" >&2; exit 2 ;;
 esac
+
+# One writer of a host's config files at a time: the config and user steps of a
+# host run side by side. The lock is on the file's directory and ends with this
+# subshell.
+exec 9<"$(dirname "$target")"
+flock -w "$CONFIG_LOCK_TIMEOUT" 9 || { echo "apply-config: $target stayed locked by another step for ${CONFIG_LOCK_TIMEOUT}s" >&2; exit 1; }
 
 umask 077
 work=$(mktemp -d)
@@ -68,6 +78,7 @@ if [ ! -f "$target" ]; then
         echo "$kind: joining the running cluster, whose master is $cur"
         awk -v kind="$kind" -v master="$MASTER_NAME" -v ip="${cur% *}" -v p="${cur#* }" -v self="$self" '
             kind == "redis" && ($1 == "replicaof" || $1 == "slaveof") { next }
+            kind == "sentinel" && $1 == "sentinel" && $2 ~ /^known-/ { next }
             kind == "sentinel" && $1 == "sentinel" && $2 == "monitor" && $3 == master { $4 = ip; $5 = p }
             { print }
             END { if (kind == "redis" && ip != self) print "replicaof " ip " " p }' "$work/rendered" > "$work/first"
@@ -86,8 +97,10 @@ fi
 # key<TAB>value per directive; for Sentinel the key is "sentinel <option>" and
 # the master name is dropped from the value.
 directives() {
-    awk -v kind="$kind" -v master="$MASTER_NAME" '
+    awk -v kind="$kind" -v master="$MASTER_NAME" -v state=" $SENTINEL_STATE_OPTIONS " '
         /^[ \t]*(#|$)/ { next }
+        # Sentinel state is never a setting of the stack (kept from the live file).
+        kind == "sentinel" && $1 == "sentinel" && index(state, " " $2 " ") { next }
         {
             k = $1; from = 2
             if (kind == "sentinel" && $1 == "sentinel" && $2 == "monitor") {
@@ -180,14 +193,14 @@ if [ "$kind" = redis ]; then
          { print }
          END { printf "%s", keep }' "$target" "$work/full" > "$work/merged"
 else
-    awk -v master="$MASTER_NAME" '
+    awk -v master="$MASTER_NAME" -v options=" $SENTINEL_STATE_OPTIONS " '
         NR == FNR {
             if ($1 == "sentinel" && $2 == "monitor" && $3 == master) { ip = $4; p = $5 }
-            else if ($1 == "sentinel" && ($2 == "myid" || $2 == "current-epoch" || $2 == "config-epoch" ||
-                     $2 == "leader-epoch" || $2 == "known-replica" || $2 == "known-slave" ||
-                     $2 == "known-sentinel")) state = state $0 "\n"
+            else if ($1 == "sentinel" && index(options, " " $2 " ")) state = state $0 "\n"
             next
         }
+        # the state lines of the render were for the first install; the live ones follow
+        $1 == "sentinel" && index(options, " " $2 " ") { next }
         $1 == "sentinel" && $2 == "monitor" && $3 == master && ip != "" { $4 = ip; $5 = p }
         { print }
         END { printf "%s", state }' "$target" "$work/full" > "$work/merged"

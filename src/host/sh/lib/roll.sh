@@ -19,7 +19,7 @@ wait_ping() { # data|sentinel host port what
     _end=$(deadline_in "$ROLL_TIMEOUT")
     until rcli_reply "$1" "$2" "$3" PING | grep -q PONG; do
         if past "$_end"; then echo "roll: $4 did not answer PING within ${ROLL_TIMEOUT}s" >&2; exit 1; fi
-        sleep 0.5
+        sleep "$POLL_SECONDS"
     done
 }
 
@@ -43,7 +43,7 @@ wait_in_sync() {
             echo "roll: the replica is not in sync after ${ROLL_TIMEOUT}s: $(printf '%s' "$info" | tr '\n' ' ')" >&2
             exit 1
         fi
-        sleep 0.5
+        sleep "$POLL_SECONDS"
     done
 }
 
@@ -68,7 +68,7 @@ restart_sentinel() {
     _end=$(deadline_in "$ROLL_TIMEOUT")
     until rcli sentinel 127.0.0.1 "$SENTINEL_PORT" SENTINEL CKQUORUM "$MASTER_NAME" | grep -q '^OK'; do
         if past "$_end"; then echo "roll: the restarted Sentinel has no quorum after ${ROLL_TIMEOUT}s" >&2; exit 1; fi
-        sleep 0.5
+        sleep "$POLL_SECONDS"
     done
     rm -f "$PENDING_DIR/$SENTINEL_UNIT"
     echo "$SENTINEL_UNIT: restarted"
@@ -91,7 +91,7 @@ wait_sentinel_knows_replicas() { # master's INFO replication
             echo "roll: Sentinel $sentinel_host:$sentinel_port does not know the replica(s)$missing after ${ROLL_TIMEOUT}s; not failing over" >&2
             exit 1
         fi
-        sleep 0.5
+        sleep "$POLL_SECONDS"
     done
 }
 
@@ -108,14 +108,21 @@ move_master_away() {
     while :; do
         info=$(r 127.0.0.1 INFO replication)
         moff=$(info_field "$info" master_repl_offset)
-        behind=$(printf '%s\n' "$info" | sed -n 's/^slave[0-9]*:.*offset=\([0-9]*\).*/\1/p' | awk -v m="$moff" '$1 < m' | wc -l)
+        # Each online replica is asked what it has applied: the offsets in the
+        # master's INFO come from the replicas' acknowledgements, sent once a
+        # second, and waiting for the next one would hold writes for up to 1 s.
+        behind=0
+        for rep in $(printf '%s\n' "$info" | sed -n 's/^slave[0-9]*:ip=\([^,]*\),port=\([0-9]*\),state=online.*/\1:\2/p'); do
+            off=$(info_field "$(rcli data "${rep%:*}" "${rep##*:}" INFO replication)" slave_repl_offset)
+            [ "${off:-0}" -ge "$moff" ] 2>/dev/null || behind=$((behind + 1))
+        done
         [ "$behind" -eq 0 ] && break
         if past "$_end"; then
             r 127.0.0.1 CLIENT UNPAUSE >/dev/null
             echo "roll: replicas did not catch up with the master within ${CATCH_UP_TIMEOUT}s; not failing over" >&2
             exit 1
         fi
-        sleep 0.05
+        sleep "$POLL_SECONDS"
     done
     me=$(info_field "$info" master_replid)
     out=$(rcli sentinel "$sentinel_host" "$sentinel_port" SENTINEL FAILOVER "$MASTER_NAME")
@@ -124,14 +131,16 @@ move_master_away() {
     while :; do
         named=$(master_named "$sentinel_host:$sentinel_port")
         addr=${named% *} port=${named#* }
-        if [ -n "$addr" ] && [ -n "$port" ] && [ "$(info_field "$(rcli data "$addr" "$port" INFO replication)" role)" = master ] &&
-           [ "$(info_field "$(rcli data "$addr" "$port" INFO replication)" master_replid)" != "$me" ]; then break; fi
+        if [ -n "$addr" ] && [ -n "$port" ]; then
+            ninfo=$(rcli data "$addr" "$port" INFO replication)
+            [ "$(info_field "$ninfo" role)" = master ] && [ "$(info_field "$ninfo" master_replid)" != "$me" ] && break
+        fi
         if past "$_end"; then
             r 127.0.0.1 CLIENT UNPAUSE >/dev/null
             echo "roll: no new master after SENTINEL FAILOVER within ${ROLL_TIMEOUT}s" >&2
             exit 1
         fi
-        sleep 0.05
+        sleep "$POLL_SECONDS"
     done
     # Clients ask any Sentinel where the master is: wait (a while at most) until every
     # Sentinel that is up names the new one, so that they reconnect there at once.
@@ -139,17 +148,19 @@ move_master_away() {
     for peer in $(known_entries "$sentinel_host:$sentinel_port" SENTINELS | awk '$2 !~ /s_down|disconnected/ { print $1 }'); do
         until [ "$(master_named "$peer")" = "$addr $port" ]; do
             if past "$_end"; then echo "roll: Sentinel $peer does not name $addr:$port yet; going on" >&2; break; fi
-            sleep 0.05
+            sleep "$POLL_SECONDS"
         done
     done
     # Step down at once rather than wait for the Sentinels to notice (seconds, with
     # writes held): follow the new master, then drop the clients so they reconnect
-    # through the Sentinels; writes held by the pause never run here.
+    # through the Sentinels; writes held by the pause never run here. The file
+    # follows once writes flow again (a node that died before that would come
+    # back as a master the Sentinels know is not one, and be turned into a replica).
     r 127.0.0.1 REPLICAOF "$addr" "$port" >/dev/null
-    r 127.0.0.1 CONFIG REWRITE >/dev/null
     r 127.0.0.1 CLIENT KILL TYPE normal >/dev/null
     r 127.0.0.1 CLIENT UNPAUSE >/dev/null
     t1=$(now_ms)
+    r 127.0.0.1 CONFIG REWRITE >/dev/null
     echo "master moved to $addr; write pause $(( t1 - t0 )) ms"
     wait_failover_done "$sentinel_host:$sentinel_port"
 }

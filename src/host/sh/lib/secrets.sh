@@ -28,6 +28,9 @@ load_secrets() { # file ("-": stdin, read as it is: opening /dev/stdin fails whe
 secret_of() { eval "printf '%s' \"\${SECRET_$1:-}\""; }
 # Its previous values still valid during a rotation, space-separated (passwords hold no spaces).
 previous_of() { eval "printf '%s' \"\${SECRET_PREVIOUS_$1:-}\""; }
+# Whether a rotation is under way on this host: the secrets file keeps previous
+# values, or lists credentials no node knew (put-secrets writes both).
+secrets_rotating() { grep -q -e '^PREVIOUS_' -e '^NEW_SECRETS=' "$1"; } # file
 # Whether no node knew this credential before the rotation in progress.
 is_new_secret() { case " ${SECRET_NEW_SECRETS:-} " in *" $1 "*) return 0 ;; esac; return 1; }
 

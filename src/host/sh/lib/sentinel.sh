@@ -46,7 +46,7 @@ wait_failover_done() { # ip:port
             echo "roll: Sentinel $1 is still failing over after ${ROLL_TIMEOUT}s" >&2
             exit 1
         fi
-        sleep 0.2
+        sleep "$POLL_SECONDS"
     done
 }
 
@@ -65,7 +65,7 @@ reset_sentinel() { # ip:port want
             echo "roll: Sentinel $1 sees ${slaves:-?} replicas and ${others:-?} other Sentinels after RESET, expected $2 each (master ${_named:-none}, replicas: ${_seen:-none})" >&2
             exit 1
         fi
-        sleep 0.5
+        sleep "$POLL_SECONDS"
     done
     echo "Sentinel $1: reset, sees $slaves replicas and $others other Sentinels"
 }
