@@ -3,7 +3,7 @@
 // is transpiled once and the result kept in node_modules/.cache, keyed on the
 // file, its text, tsconfig.json and the compiler's version, so a run whose files
 // have not changed never loads the compiler at all. Used by `pulumi` (through
-// scripts/program.js, Pulumi.yaml's main) and by scripts/run-ts.js (npm run drill).
+// scripts/program.js, package.json's main) and by scripts/run-ts.js (npm run drill).
 // Needs nothing from devDependencies, so it works after `npm ci --omit=dev`.
 "use strict";
 const crypto = require("crypto");

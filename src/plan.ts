@@ -34,8 +34,6 @@ export interface ClusterPlan {
     readonly initialMaster: HostSpec;
     /** Every host, in the stack's order. */
     readonly hosts: readonly HostPlan[];
-    /** The initial master first: replicas start after it, so their first sync has a source. */
-    readonly startOrder: readonly HostPlan[];
     /** "ip:port" of every Sentinel. */
     readonly sentinels: readonly string[];
     /** The rolling restart: every host in the replica pass, then in the master pass. */
@@ -70,7 +68,6 @@ export function planCluster(cfg: ClusterConfig): ClusterPlan {
         context: hostContext(cfg),
         initialMaster: master,
         hosts,
-        startOrder: [...hosts.filter((p) => p.host.name === master.name), ...hosts.filter((p) => p.host.name !== master.name)],
         sentinels: cfg.hosts.map(sentinelOf),
         roll: rollOrder(cfg),
         revision: hash([

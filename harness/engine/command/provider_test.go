@@ -249,6 +249,42 @@ func TestCommandLifecycle(t *testing.T) {
 	}
 }
 
+// Without `create`, creating a Command runs nothing and does not even connect
+// (pulumi-command 1.2.1 returns before dialling); its `update` runs on a later
+// change. The deployer's rolling-restart steps rely on both.
+func TestCommandWithoutCreate(t *testing.T) {
+	s := newTestServer(t)
+	p := newProvider(nil)
+	ins := resource.PropertyMap{
+		"connection": connProp(s, nil),
+		"update":     str("echo updated"),
+	}
+	resp, err := create(t, p, testURN, ins, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conns, execs := s.counts(); conns != 0 || execs != 0 {
+		t.Fatalf("create without a create command connected %d time(s) and ran %d command(s)", conns, execs)
+	}
+	if got := mustUnmarshal(t, resp.Properties)["stdout"].StringValue(); got != "" {
+		t.Fatalf("stdout %q", got)
+	}
+	news := ins.Copy()
+	news["update"] = str("echo updated again")
+	uresp, err := p.Update(context.Background(), &pulumirpc.UpdateRequest{
+		Urn: testURN, Olds: resp.Properties, News: mustMarshal(t, news),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustUnmarshal(t, uresp.Properties)["stdout"].StringValue(); got != "updated again" {
+		t.Fatalf("update stdout %q", got)
+	}
+	if _, execs := s.counts(); execs != 1 {
+		t.Fatalf("%d command(s) ran, want the update only", execs)
+	}
+}
+
 func TestCommandFailure(t *testing.T) {
 	s := newTestServer(t)
 	p := newProvider(nil)
