@@ -4,6 +4,7 @@
  * time survives every deploy, live changes go through CONFIG SET / SENTINEL SET,
  * and a change that needs a restart waits, marked, for the rolling restart.
  */
+import { spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -12,6 +13,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { parseClusterConfig } from "../../src/config";
 import { renderRedisConf, renderSentinelConf, sentinelId } from "../../src/render";
 import * as verbs from "../../src/host/verbs";
+import { CLUSTER_USERS } from "../../src/acl";
 import { HOSTS, raw, rawWithSecrets } from "./fixtures";
 import { TEST_SECRETS, fakeCliPrelude, runScript, testContext, writeSecrets } from "./host-scripts";
 
@@ -248,6 +250,37 @@ case "$*" in *PING*) echo PONG ;; *) echo "ERR Invalid argument" ;; esac
         expect(text).toContain("masterauth repl-new-0123456789a\n");
         expect(text).toContain(`user replication reset on ${hash("repl-new-0123456789a")} ${hash(S.REPLICATION_PASSWORD)} resetchannels`);
     });
+});
+
+describe("one writer of a host's config files at a time", () => {
+    it("makes a refill that waited for the lock use the render it finds then, not the one there when it started", async () => {
+        const target = path.join(dir, "redis.conf");
+        expect(apply("redis", target, renderRedisConf(cfg, h2)).code).toBe(0);
+        // A config step holds the lock (on the files' directory) while it installs a new render.
+        const holder = spawn("flock", [dir, "sleep", "2"], { stdio: "ignore" });
+        await new Promise((r) => setTimeout(r, 200));
+        // The links step's refill starts meanwhile, and waits.
+        const links = verbs.authLinks(testContext(dir), {
+            replUser: CLUSTER_USERS.replication, replSecret: "REPLICATION_PASSWORD",
+            sentinelUser: CLUSTER_USERS.sentinel, sentinelSecret: "SENTINEL_AUTH_PASSWORD",
+            peerUser: CLUSTER_USERS.sentinelPeer, peerSecret: "SENTINEL_PEER_PASSWORD",
+        });
+        const refill = spawn("sh", ["-c", links.text, links.verb], { stdio: ["ignore", "pipe", "pipe"] });
+        let err = "";
+        refill.stderr.on("data", (d) => { err += d; });
+        const done = new Promise<number | null>((r) => refill.on("close", r));
+        await new Promise((r) => setTimeout(r, 300));
+        // The config step's work, under its lock: the new render installed and kept.
+        const changed = cfgWith({ maxmemory: "512mb" });
+        fs.writeFileSync(path.join(dir, "next.rendered"), renderRedisConf(changed, changed.hosts[1]));
+        expect(spawnSync("sh", ["-c", 'mv -f "$1" "$2" && sed -i "s/^maxmemory .*/maxmemory 512mb/" "$3"', "sh",
+            path.join(dir, "next.rendered"), `${target}.rendered`, target]).status).toBe(0);
+        holder.kill();
+        expect(await done, err).toBe(0);
+        // The refill kept the new render's setting, and marked nothing for a restart.
+        expect(fs.readFileSync(target, "utf8")).toMatch(/^maxmemory 512mb$/m);
+        expect(pending()).toEqual([]);
+    }, 20_000);
 });
 
 describe("apply-config for sentinel.conf", () => {

@@ -46,7 +46,15 @@ flock -w "$CONFIG_LOCK_TIMEOUT" 9 || { echo "apply-config: $target stayed locked
 umask 077
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cat > "$work/rendered"
+# The render: stdin, or for a refill (RENDERED_FROM) the last render kept beside
+# the file, read only now that the lock is held: a config step may have replaced
+# it while this one waited, and the older one would undo that step's changes.
+if [ -n "${RENDERED_FROM:-}" ]; then
+    [ -f "$RENDERED_FROM" ] || exit 0
+    cat "$RENDERED_FROM" > "$work/rendered"
+else
+    cat > "$work/rendered"
+fi
 load_secrets "$SECRETS_FILE"
 
 install_file() { # src dest
@@ -224,7 +232,5 @@ echo "$kind: updated $target"
 # and what the service owns: after a credential changed live, or while the
 # service is stopped.
 refill_config() { # kind file port
-    if [ -f "$2$RENDERED_SUFFIX" ]; then
-        (KIND=$1 TARGET=$2 PORT=$3 SELF= PEERS=; apply_config) < "$2$RENDERED_SUFFIX"
-    fi
+    (KIND=$1 TARGET=$2 PORT=$3 SELF= PEERS= RENDERED_FROM=$2$RENDERED_SUFFIX; apply_config)
 }
