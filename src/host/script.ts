@@ -77,6 +77,16 @@ function assignments(values: ScriptInputs): string {
     }).join("");
 }
 
+/**
+ * A shell file without its comment lines and blank lines: they are for the
+ * reader of sh/, and would otherwise be a third of every step's command, stored
+ * twice per step in the stack's state, compared on every preview and sent over
+ * SSH on every run. A `#` that is not the first character of its line stays.
+ */
+export function withoutComments(text: string): string {
+    return text.split("\n").filter((l) => !/^\s*(#|$)/.test(l)).map((l) => `${l}\n`).join("");
+}
+
 /** The text of a verb with these inputs, for a host described by `ctx`. */
 export function hostScript(verb: Verb, ctx: HostContext, inputs: ScriptInputs = {}): HostScript {
     const spec = VERBS[verb];
@@ -86,7 +96,7 @@ export function hostScript(verb: Verb, ctx: HostContext, inputs: ScriptInputs = 
     for (const k of Object.keys(inputs)) {
         if (Object.keys(ctx).some((c) => shellName(c) === shellName(k))) throw new Error(`${verb}: input ${k} would shadow a host fact`);
     }
-    const read = (rel: string) => fs.readFileSync(path.join(SH_DIR, rel), "utf8");
+    const read = (rel: string) => withoutComments(fs.readFileSync(path.join(SH_DIR, rel), "utf8"));
     const text = [
         `# ${verb} (redis-sentinel-pulumi)\nset -eu\n`,
         assignments(context),

@@ -33,6 +33,18 @@ _value_of() { # secret-name index
 }
 # Sets _user and _auth for WHO at HOST:PORT.
 _credential() { # data|sentinel host port
+    case $1 in
+        data) _cu=$DATA_AUTH_USER _cs=$DATA_AUTH_SECRET ;;
+        sentinel) _cu=$SENTINEL_AUTH_USER _cs=$SENTINEL_AUTH_SECRET ;;
+    esac
+    # No rotation of this login under way (the usual case): one candidate, found
+    # without starting a process (a host step makes hundreds of these calls).
+    eval "_cp=\${SECRET_PREVIOUS_$_cs:-}"
+    if [ -z "$_cp" ] && ! is_new_secret "$_cs"; then
+        _user=$_cu
+        eval "_auth=\${SECRET_$_cs:-}"
+        return 0
+    fi
     _list=$(_candidates "$1")
     _first=$(printf '%s\n' "$_list" | head -n1)
     _user=${_first%% *}; _auth=$(_value_of ${_first#* })
