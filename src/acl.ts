@@ -136,3 +136,21 @@ export function applicationLogins(cfg: ClusterConfig): ApplicationLogin[] {
         name: u.name, rules: u.rules, password: u.name === "default" ? "<redisPassword>" : `<aclUserPasswords.${u.name}>`,
     }));
 }
+
+/**
+ * What the verification checks of the users, as its inputs (verbs.VerifyInputs):
+ * each user's login on every node ("data|sentinel USER SECRET" lines), the dry
+ * runs ("USER allow|deny COMMAND..." lines) and the cluster's own users, whose
+ * denials in ACL LOG fail it.
+ */
+export function userChecks(cfg: ClusterConfig) {
+    return {
+        userLogins: [
+            ...dataUsers(cfg).filter((u) => u.secret !== undefined).map((u) => `data ${u.name} ${u.secret}`),
+            ...sentinelUsers().map((u) => `sentinel ${u.name} ${u.secret}`),
+        ].join("\n"),
+        dryRuns: dataDryRuns(cfg).map((d) => `${d.user} ${d.allowed ? "allow" : "deny"} ${d.command}`).join("\n"),
+        internalDataUsers: dataUsers(cfg).filter((u) => u.internal).map((u) => u.name),
+        internalSentinelUsers: sentinelUsers().filter((u) => u.internal).map((u) => u.name),
+    };
+}

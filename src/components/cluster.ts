@@ -8,7 +8,7 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { CLUSTER_USERS, dataDryRuns, dataUsers, sentinelUsers, userLine } from "../acl";
+import { CLUSTER_USERS, dataUsers, sentinelUsers, userChecks, userLine } from "../acl";
 import { CLUSTER_PASSWORD_KEYS, ClusterConfig } from "../config";
 import { TIMEOUTS } from "../host/layout";
 import { asRoot, commandLine } from "../host/script";
@@ -178,13 +178,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             create: identities.apply((keys) => commandLine(master.sshUser, verbs.verify(ctx, {
                 nodes: cfg.hosts.map((h) => `${h.name}=${h.announceAddress}`),
                 verifyTimeout: args.verifyTimeoutSeconds ?? TIMEOUTS.verify,
-                userLogins: [
-                    ...dataUsers(cfg).filter((u) => u.secret !== undefined).map((u) => `data ${u.name} ${u.secret}`),
-                    ...sentinelUsers().map((u) => `sentinel ${u.name} ${u.secret}`),
-                ].join("\n"),
-                dryRuns: dataDryRuns(cfg).map((d) => `${d.user} ${d.allowed ? "allow" : "deny"} ${d.command}`).join("\n"),
-                internalDataUsers: dataUsers(cfg).filter((u) => u.internal).map((u) => u.name),
-                internalSentinelUsers: sentinelUsers().filter((u) => u.internal).map((u) => u.name),
+                ...userChecks(cfg),
             })) + ` # revision ${plan.revision} hosts ${hostsRevision(keys)}`),
             stdin: secretsFile,
             addPreviousOutputInEnv: false,

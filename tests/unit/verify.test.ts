@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { beforeEach, describe, expect, it } from "vitest";
-import { dataDryRuns, dataUsers, sentinelUsers } from "../../src/acl";
+import { dataDryRuns, userChecks } from "../../src/acl";
 import { parseClusterConfig } from "../../src/config";
 import * as verbs from "../../src/host/verbs";
 import { parseVerifyOutput } from "../../src/verify";
@@ -70,16 +70,7 @@ esac
 }
 
 function verify() {
-    const script = verbs.verify(testContext(dir, {}, cfg), {
-        nodes: NODES, verifyTimeout: 1,
-        userLogins: [
-            ...dataUsers(cfg).filter((u) => u.secret !== undefined).map((u) => `data ${u.name} ${u.secret}`),
-            ...sentinelUsers().map((u) => `sentinel ${u.name} ${u.secret}`),
-        ].join("\n"),
-        dryRuns: dataDryRuns(cfg).map((d) => `${d.user} ${d.allowed ? "allow" : "deny"} ${d.command}`).join("\n"),
-        internalDataUsers: dataUsers(cfg).filter((u) => u.internal).map((u) => u.name),
-        internalSentinelUsers: sentinelUsers().filter((u) => u.internal).map((u) => u.name),
-    });
+    const script = verbs.verify(testContext(dir, {}, cfg), { nodes: NODES, verifyTimeout: 1, ...userChecks(cfg) });
     return runScript(script, dir, secretsText());
 }
 const calls = () => fs.readFileSync(log, "utf8").trim().split("\n");
