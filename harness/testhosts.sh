@@ -10,7 +10,13 @@
 # Usage: harness/testhosts.sh COMMAND [ARGS]   (run as root; see usage() below)
 #
 # Environment:
-#   SENTINEL_TESTHOSTS_DIR   run dir (default /run/sentinel-testhosts)
+#   SENTINEL_TESTHOSTS_SET   which of four independent sets of hosts, 0-3 (default 0):
+#                            set N has its own bridge, subnet 198.18.N.0/24, namespaces,
+#                            veths, cgroups, nspawn machine names and run dir, so test
+#                            runs in separate clones can boot hosts side by side
+#                            (198.18.4.0/24 is the Docker tests' network)
+#   SENTINEL_TESTHOSTS_DIR   run dir (default /run/sentinel-testhosts, set N>0:
+#                            /run/sentinel-testhosts-sN)
 #   SENTINEL_CACHE           cache dir for the base rootfs
 #                            (default ${XDG_CACHE_HOME:-$HOME/.cache}/redis-sentinel-pulumi)
 #   SENTINEL_ROOTFS_EXTRA_PACKAGES  extra comma-separated packages baked into the
@@ -24,7 +30,8 @@ set -euo pipefail
 # ---------------------------------------------------------------------------
 readonly SUITE=bookworm
 readonly MIRROR=http://deb.debian.org/debian
-readonly BASE_PACKAGES=systemd,systemd-sysv,dbus,openssh-server,iproute2,procps,sudo
+# nftables: the partition drill cuts a host off with firewall rules on the host itself.
+readonly BASE_PACKAGES=systemd,systemd-sysv,dbus,openssh-server,iproute2,procps,sudo,nftables
 readonly EXTRA_PACKAGES=${SENTINEL_ROOTFS_EXTRA_PACKAGES:-}
 # Bump when customize_rootfs() changes so cached rootfs trees are rebuilt.
 readonly ROOTFS_FORMAT=1
@@ -32,17 +39,22 @@ readonly ROOTFS_FORMAT=1
 readonly CACHE_DIR=${SENTINEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/redis-sentinel-pulumi}
 readonly BASE_ROOTFS=$CACHE_DIR/rootfs-$SUITE
 readonly STAMP_FILE=$BASE_ROOTFS/.testhosts-stamp
-RUN_DIR=$(realpath -m -- "${SENTINEL_TESTHOSTS_DIR:-/run/sentinel-testhosts}")
+readonly SET=${SENTINEL_TESTHOSTS_SET:-0}
+[[ $SET =~ ^[0-3]$ ]] || { echo "testhosts: error: SENTINEL_TESTHOSTS_SET must be 0, 1, 2 or 3, got '$SET'" >&2; exit 2; }
+# Set 0 keeps the names it always had; set N>0 adds "sN" to each of them.
+if ((SET == 0)); then SET_TAG=""; else SET_TAG="s$SET"; fi
+readonly SET_TAG
+RUN_DIR=$(realpath -m -- "${SENTINEL_TESTHOSTS_DIR:-/run/sentinel-testhosts${SET_TAG:+-$SET_TAG}}")
 readonly RUN_DIR
 readonly BOOT_TIMEOUT=${SENTINEL_BOOT_TIMEOUT:-90}
 
-readonly BRIDGE=sentbr0
-readonly SUBNET_PREFIX=198.18.0
+readonly BRIDGE=sentbr$SET
+readonly SUBNET_PREFIX=198.18.$SET
 readonly BRIDGE_ADDR=$SUBNET_PREFIX.1
-readonly NETNS_PREFIX=sentinel-h   # network namespace of host I: sentinel-hI
-readonly VETH_PREFIX=sentv         # host-side veth of host I: sentvI (IFNAMSIZ is 16)
+readonly NETNS_PREFIX=sentinel-${SET_TAG}h   # network namespace of host I: sentinel-hI (set 1: sentinel-s1hI)
+readonly VETH_PREFIX=${SET_TAG:-sent}v       # host-side veth of host I: sentvI (set 1: s1vI; IFNAMSIZ is 16)
 readonly MAX_HOSTS=50
-readonly CGROUP_NAME=sentinel-testhosts   # per-host cgroups: <hierarchy>/sentinel-testhosts/hostI
+readonly CGROUP_NAME=sentinel-testhosts${SET_TAG:+-$SET_TAG}   # per-host cgroups: <hierarchy>/sentinel-testhosts/hostI
 readonly NSPAWN_RUNTIME=/run/systemd/nspawn
 
 # ---------------------------------------------------------------------------
@@ -81,6 +93,8 @@ check_paths() {
 require_root() { [[ $EUID -eq 0 ]] || die "must run as root (needs mounts, netns, nspawn)"; }
 
 host_name()  { echo "host$1"; }
+# nspawn's machine name (its runtime dirs are named after it): unique across sets.
+host_machine() { echo "${SET_TAG:+$SET_TAG-}host$1"; }
 host_addr()  { echo "$SUBNET_PREFIX.$((10 + $1))"; }
 host_netns() { echo "$NETNS_PREFIX$1"; }
 host_veth()  { echo "$VETH_PREFIX$1"; }
@@ -333,6 +347,10 @@ remove_host_cgroup() {
 #   --network-namespace-path    the pre-made netns (nspawn cannot build veths
 #                               onto our bridge without networkd)
 #   --console=read-only         no tty; boot output goes to console.log
+#   --capability=CAP_NET_ADMIN  a VM's root may change its own firewall and links
+#                               (the partition drill puts nftables rules on a
+#                               host); nspawn drops it with a given netns. It
+#                               reaches only the host's own namespace.
 #   --resolv-conf/--timezone=off, --link-journal=no
 #                               keep the guest independent of the outer machine
 # setsid: the host must survive the caller's terminal/process group going away.
@@ -346,9 +364,10 @@ boot_host() {
     enter_host_cgroup "$i"
     exec setsid systemd-nspawn \
       --directory="$dir/root" --boot \
-      --machine="$(host_name "$i")" \
+      --machine="$(host_machine "$i")" \
       --register=no --keep-unit \
       --network-namespace-path="/run/netns/$(host_netns "$i")" \
+      --capability=CAP_NET_ADMIN \
       --console=read-only --resolv-conf=off --timezone=off --link-journal=no
   ) </dev/null >>"$dir/console.log" 2>&1 8>&- 9>&- &
   pid=$!
@@ -445,7 +464,7 @@ kill_host() {
   rm -f "$(host_dir "$i")/pid"
   # A SIGKILLed nspawn cannot remove its lock file or the guest's cgroups.
   [[ -n $lock ]] && rm -f "$lock"
-  rm -rf --one-file-system "$NSPAWN_RUNTIME/propagate/$(host_name "$i")"
+  rm -rf --one-file-system "$NSPAWN_RUNTIME/propagate/$(host_machine "$i")"
   remove_host_cgroup "$i"
 }
 
