@@ -1,5 +1,5 @@
 /**
- * Operator's drill: `npm run drill -- --stack NAME [--mode handover|failover|crash] [--user NAME]`.
+ * Operator's drill: `npm run drill -- --stack NAME [--mode handover|failover|crash|partition] [--seconds N] [--user NAME] [--json]`.
  *
  * Against a deployed stack, while a Sentinel-aware client writes:
  *   handover  the planned switchover `pulumi up` makes before it restarts a
@@ -7,32 +7,41 @@
  *             the old master a replica before writes resume (the default);
  *   failover  a plain SENTINEL FAILOVER, as Sentinel does it on its own;
  *   crash     kills the master's redis-server with SIGKILL over SSH and keeps it
- *             down until the Sentinels promote a replica, then starts it again.
+ *             down until the Sentinels promote a replica, then starts it again;
+ *   partition cuts the master's host off from the other hosts for --seconds
+ *             (default 20) with firewall rules on that host that remove
+ *             themselves, while writers on that host and on another one write
+ *             through their own Sentinels (src/partition-drill.ts);
+ *   load      writes to the master as fast as it takes them for --seconds
+ *             (default 20) and reports refused writes (NOREPLICAS) and the
+ *             replicas' lag (src/load-drill.ts).
  * The writer logs in as the default user (redisPassword), or with --user as one
  * of the stack's aclUsers (its rules must allow SET, GET, MGET and DEL on
  * `drill:*` keys). Prints the time until the client wrote to the new master, the longest write
  * pause and the acknowledged writes lost. The stack's configuration is read with
  * the project's own parser, so paths and ports are the ones `pulumi up` used.
  */
-import { execFileSync, spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
+import { execFileSync } from "child_process";
 import * as path from "path";
 import Redis from "ioredis";
 import { ClusterConfig, ConfigError, HostSpec, PROJECT, parseClusterConfig } from "../src/config";
 import { DrillTarget, runDrill, writerLogin } from "../src/drill";
+import { SshLogin, runOnHost, startOnHost } from "../src/drill-ssh";
 import { REDIS_UNIT, hostContext } from "../src/host/layout";
-import { asRoot, commandLine, shq } from "../src/host/script";
+import { HostScript, asRoot, commandLine, shq } from "../src/host/script";
+import { userSecret } from "../src/host/secrets";
 import * as verbs from "../src/host/verbs";
+import { LoadReport, runLoadDrill } from "../src/load-drill";
+import { PartitionReport, runPartitionDrill } from "../src/partition-drill";
 
-const MODES = ["handover", "failover", "crash"] as const;
+const MODES = ["handover", "failover", "crash", "partition", "load"] as const;
 type Mode = typeof MODES[number];
 
 function arg(name: string, dflt?: string): string {
     const i = process.argv.indexOf(`--${name}`);
     const v = i >= 0 ? process.argv[i + 1] : dflt;
     if (v === undefined) {
-        console.error(`usage: npm run drill -- --stack NAME [--mode ${MODES.join("|")}] [--user NAME]`);
+        console.error(`usage: npm run drill -- --stack NAME [--mode ${MODES.join("|")}] [--seconds N] [--user NAME] [--json]`);
         process.exit(2);
     }
     return v;
@@ -41,8 +50,14 @@ function arg(name: string, dflt?: string): string {
 const stack = arg("stack");
 const mode = arg("mode", "handover") as Mode;
 const user = arg("user", "");
+const seconds = Number(arg("seconds", "20"));
+const json = process.argv.includes("--json");
 if (!MODES.includes(mode)) {
     console.error(`--mode must be one of ${MODES.join(", ")}, got ${mode}`);
+    process.exit(2);
+}
+if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
+    console.error(`--seconds must be a whole number from 1 to 3600, got ${arg("seconds", "20")}`);
     process.exit(2);
 }
 const projectDir = path.resolve(__dirname, "..");
@@ -63,39 +78,33 @@ function stackConfig(): { cluster: ClusterConfig; secrets: Record<string, string
     return { cluster, secrets: values };
 }
 
-/**
- * Runs a command line (already wrapped for sudo where needed) on a host with the
- * stack's SSH key. Asynchronous: the drill's writer shares this process, and a
- * blocked event loop would count the whole SSH session as a write pause.
- */
-async function onHost(host: HostSpec, login: { privateKey: string; passphrase?: string }, commandLine: string): Promise<void> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drill-"));
-    try {
-        const key = path.join(dir, "key");
-        fs.writeFileSync(key, login.privateKey.replace(/\n?$/, "\n"), { mode: 0o600 });
-        const known = path.join(dir, "known_hosts");
-        fs.writeFileSync(known, host.hostKey ? `${host.address} ${host.hostKey}\n` : "");
-        // An encrypted key's passphrase reaches ssh through SSH_ASKPASS, read from the
-        // child's environment: never a file or a command line. BatchMode would refuse to ask.
-        let prompt: string[] = ["-o", "BatchMode=yes"];
-        let env: NodeJS.ProcessEnv = process.env;
-        if (login.passphrase) {
-            const askpass = path.join(dir, "askpass");
-            fs.writeFileSync(askpass, "#!/bin/sh\nprintf '%s\\n' \"$DRILL_SSH_KEY_PASSPHRASE\"\n", { mode: 0o700 });
-            prompt = ["-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no", "-o", "IdentitiesOnly=yes"];
-            env = { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", DRILL_SSH_KEY_PASSPHRASE: login.passphrase };
-        }
-        const child = spawn("ssh", [
-            "-i", key, "-p", String(host.sshPort), ...prompt, "-o", `UserKnownHostsFile=${known}`,
-            "-o", `StrictHostKeyChecking=${host.hostKey ? "yes" : "accept-new"}`, `${host.sshUser}@${host.address}`, commandLine,
-        ], { stdio: ["ignore", "inherit", "inherit"], env });
-        await new Promise<void>((resolve, reject) => {
-            child.on("error", reject);
-            child.on("close", (code) => code === 0 ? resolve() : reject(new Error(`ssh ${host.name} (${host.address}) exited with ${code}`)));
-        });
-    } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
+/** Runs a command line on a host with the stack's SSH key, printing its output. */
+async function onHost(host: HostSpec, login: SshLogin, line: string): Promise<void> {
+    for (const l of await runOnHost(host, login, line)) console.log(l);
+}
+
+function printLoad(r: LoadReport): void {
+    console.log(`drill (load) on stack ${stack}`);
+    console.log(`  master:                 ${r.master}`);
+    console.log(`  writes acknowledged:    ${r.writes} in ${r.seconds.toFixed(1)} s (${Math.round(r.writesPerSecond)}/s, one connection, pipelined)`);
+    console.log(`  refused (NOREPLICAS):   ${r.noReplicas}`);
+    console.log(`  other errors:           ${Object.entries(r.errors).filter(([m]) => !m.startsWith("NOREPLICAS")).map(([m, n]) => `${m} x${n}`).join(", ") || "none"}`);
+    console.log(`  replicas' largest lag:  ${Object.entries(r.maxLagSeconds).map(([a, l]) => `${a} ${l} s`).join(", ") || "-"}`);
+}
+
+function printPartition(r: PartitionReport): void {
+    const w = (x: PartitionReport["writers"][number]) =>
+        `  writer on ${x.host} (${x.besideOldMaster ? "beside the old master" : "elsewhere"}): ${x.acknowledged} acknowledged (${x.ratePerSecond.toFixed(0)}/s before the cut), ` +
+        `${x.lost} lost, longest pause ${x.longestPauseSeconds.toFixed(2)} s, failed: ${Object.entries(x.errors).map(([k, n]) => `${k} x${n}`).join(", ") || "none"}`;
+    console.log(`drill (partition) on stack ${stack}`);
+    console.log(`  master before:                      ${r.masterBefore} (${r.isolatedHost}, cut off for ${r.partitionSeconds} s with ${r.tool})`);
+    console.log(`  master after:                       ${r.masterAfter}`);
+    console.log(`  the other side named a new master:  ${r.secondsToNewMaster === null ? "no (not within the cut)" : `after ${r.secondsToNewMaster.toFixed(1)} s`}`);
+    console.log(`  old master acknowledged writes for: ${r.oldMasterAcknowledgedForSeconds.toFixed(2)} s after the cut (${r.acknowledgedAfterCutByOldMaster} writes)`);
+    console.log(`  healed (one master, all replicating): ${r.secondsToHealed.toFixed(1)} s after the cut ended`);
+    for (const x of r.writers) console.log(w(x));
+    console.log(`  writes acknowledged:                ${r.writesAcknowledged}`);
+    console.log(`  acknowledged writes lost:           ${r.writesLost}`);
 }
 
 async function main() {
@@ -108,7 +117,7 @@ async function main() {
     }
     const { secrets } = parsed;
     let cfg = parsed.cluster;
-    let login = { privateKey: secrets.sshPrivateKey, ...(secrets.sshPrivateKeyPassword ? { passphrase: secrets.sshPrivateKeyPassword } : {}) };
+    let login: SshLogin = { privateKey: secrets.sshPrivateKey, ...(secrets.sshPrivateKeyPassword ? { passphrase: secrets.sshPrivateKeyPassword } : {}) };
     if (cfg.localDocker) {
         // A local Docker stack made its own login key and pinned the host keys it read: both are stack outputs.
         const out = JSON.parse(pulumi("stack", "output", "--json", "--show-secrets")) as { dockerSshPrivateKey?: string; dockerHostKeys?: Record<string, string> };
@@ -129,6 +138,24 @@ async function main() {
         if (!host) throw new Error(`the Sentinels name ${master} as master, which is no host of stack ${stack}`);
         return host;
     };
+    const hostWriter = user ? { user, secret: userSecret(user) } : { user: "default", secret: "REDIS_PASSWORD" };
+    const start = (host: HostSpec, script: HostScript, onLine: (l: string) => void) => startOnHost(host, login, commandLine(host.sshUser, script), onLine);
+    if (mode === "load") {
+        const report = await runLoadDrill({ target, hosts: cfg.hosts, ctx: hostContext(cfg), writer: hostWriter, seconds, start });
+        if (json) console.log(JSON.stringify(report)); else printLoad(report);
+        return;
+    }
+    if (mode === "partition") {
+        if (cfg.hosts.length < 3) throw new Error(`stack ${stack} has ${cfg.hosts.length} hosts; a partition drill needs 3 or more (a majority on the other side)`);
+        const ctx = hostContext(cfg);
+        const report = await runPartitionDrill({
+            target, hosts: cfg.hosts, ctx, seconds,
+            writer: hostWriter, start,
+            log: (l) => console.error(`drill: ${l}`),
+        });
+        if (json) console.log(JSON.stringify(report)); else printPartition(report);
+        return;
+    }
     let crashed: HostSpec | undefined;
     const report = await runDrill(target, async (master) => {
         const host = hostAt(master);

@@ -109,7 +109,10 @@ export interface ClusterConfig {
     readonly maxmemoryPolicy: string;
     /** Default (-1 in Pulumi.yaml): 1, or 0 when there is a single host. */
     readonly minReplicasToWrite: number;
-    /** Default 10 (seconds). */
+    /**
+     * Default 1 (second): a master cut off from its replicas refuses writes within
+     * min-replicas-max-lag + 2 s (README "Partitions"); Redis's own default is 10.
+     */
     readonly minReplicasMaxLag: number;
     /** Extra redis.conf directives, name -> value. Default none. */
     readonly extraDirectives: Readonly<Record<string, string>>;
@@ -200,7 +203,7 @@ export const CONFIG_DEFAULTS = {
     maxmemory: "0",
     maxmemoryPolicy: "noeviction",
     minReplicasToWrite: -1,
-    minReplicasMaxLag: 10,
+    minReplicasMaxLag: 1,
     extraDirectives: {},
     allowFewerThanThreeHosts: false,
     binariesDir: "binaries",

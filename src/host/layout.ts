@@ -29,6 +29,17 @@ export const installedBinaries = (installDir: string) => ({
     sentinel: `${installDir}/bin/redis-sentinel`,
 });
 export const THP_FILE = "/etc/tmpfiles.d/redis-thp.conf";
+
+/**
+ * The partition drill's cut (sh/bin/isolate.sh): an nftables table (or an
+ * iptables chain) of that name, a transient systemd timer that removes it, and
+ * the script the timer runs. Nothing of it exists outside a drill.
+ */
+export const PARTITION = {
+    table: "redis_drill_partition",
+    healUnit: "redis-drill-heal",
+    healScript: `${DEPLOY_DIR}/drill-heal.sh`,
+} as const;
 const RENDERED_SUFFIX = ".rendered";
 
 /**
@@ -81,6 +92,8 @@ export const TIMEOUTS = {
     aclLogWindow: 120,
     /** A config file held by another step of the same host (the config and user steps may run side by side). */
     configLock: 60,
+    /** One write of the partition drill's writer on a host (a master cut off answers nothing). */
+    drillWrite: 1,
 } as const;
 
 /**
@@ -94,6 +107,8 @@ export const POLL = {
     quick: 0.05,
     /** The verification's next round. */
     verify: 0.25,
+    /** The drill writer's next try after a failed write. */
+    drillRetry: 0.02,
 } as const;
 
 /**
@@ -165,6 +180,13 @@ export interface HostContext {
     /** POLL.quick and POLL.verify. */
     readonly pollSeconds: number;
     readonly verifyPollSeconds: number;
+    /** PARTITION: the drill's firewall table or chain, its heal timer's unit, the script that timer runs. */
+    readonly partitionTable: string;
+    readonly partitionHealUnit: string;
+    readonly partitionHealScript: string;
+    /** TIMEOUTS.drillWrite and POLL.drillRetry. */
+    readonly writeTimeoutSeconds: number;
+    readonly writeRetrySeconds: number;
 }
 
 export function hostContext(cfg: ClusterConfig): HostContext {
@@ -205,6 +227,11 @@ export function hostContext(cfg: ClusterConfig): HostContext {
         configLockTimeout: TIMEOUTS.configLock,
         pollSeconds: POLL.quick,
         verifyPollSeconds: POLL.verify,
+        partitionTable: PARTITION.table,
+        partitionHealUnit: PARTITION.healUnit,
+        partitionHealScript: PARTITION.healScript,
+        writeTimeoutSeconds: TIMEOUTS.drillWrite,
+        writeRetrySeconds: POLL.drillRetry,
     };
 }
 

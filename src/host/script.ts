@@ -10,7 +10,8 @@ import { HostContext } from "./layout";
 
 export type Verb =
     | "prepare" | "put-file" | "put-secrets" | "install-binaries" | "apply-config"
-    | "service" | "restart" | "handover" | "leave" | "tidy" | "verify" | "acl" | "auth-links";
+    | "service" | "restart" | "handover" | "leave" | "tidy" | "verify" | "acl" | "auth-links"
+    | "isolate" | "heal" | "drill-writer" | "drill-load";
 
 type Lib = "secrets" | "redis" | "deadline" | "listening-port" | "sentinel" | "apply-config" | "roll";
 type ContextKey = keyof HostContext;
@@ -46,6 +47,12 @@ const VERBS: Readonly<Record<Verb, { readonly libs: readonly Lib[]; readonly con
     "verify": { libs: ["secrets", "redis", "deadline", "sentinel"], context: ["masterName", "redisPort", "sentinelPort", "aclLogWindow", "verifyPollSeconds"] },
     "acl": { libs: ["secrets", "redis", "listening-port", "apply-config"], context: ["redisPort", "sentinelPort", "redisConf", "sentinelConf", "appSecrets"] },
     "auth-links": { libs: ["secrets", "redis", "listening-port", "apply-config"], context: ["redisPort", "sentinelPort", "redisConf", "sentinelConf"] },
+    // The partition drill's (npm run drill -- --mode partition); never part of a deploy.
+    "isolate": { libs: ["deadline"], context: ["partitionTable", "partitionHealUnit", "partitionHealScript"] },
+    "heal": { libs: ["deadline"], context: ["partitionHealUnit", "partitionHealScript"] },
+    "drill-writer": { libs: ["secrets", "redis", "deadline"],
+        context: ["secretsFile", "sentinelPort", "masterName", "writeTimeoutSeconds", "writeRetrySeconds"] },
+    "drill-load": { libs: ["secrets", "redis", "deadline"], context: ["secretsFile", "sentinelPort", "masterName"] },
 };
 
 const SH_DIR = path.join(__dirname, "sh");

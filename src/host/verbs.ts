@@ -140,3 +140,41 @@ export interface AuthLinksInputs {
 }
 /** Switches replication and Sentinel logins to the current passwords, live. */
 export const authLinks = (ctx: HostContext, i: AuthLinksInputs): HostScript => hostScript("auth-links", ctx, { firstRun: "no", ...i });
+
+export interface IsolateInputs {
+    /** Addresses of the cluster's other hosts: what this host is cut off from. */
+    readonly peers: readonly string[];
+    /** How long the cut lasts at most (a timer on the host ends it). */
+    readonly partitionSeconds: number;
+}
+/** The partition drill: cuts this host off from its peers with firewall rules that remove themselves. */
+export const isolate = (ctx: HostContext, i: IsolateInputs): HostScript => hostScript("isolate", ctx, { ...i });
+
+/** Ends the partition drill's cut on this host now. */
+export const heal = (ctx: HostContext): HostScript => hostScript("heal", ctx);
+
+export interface DrillWriterInputs {
+    /** The data nodes' user it writes as, and the host secret holding that user's password. */
+    readonly writerUser: string;
+    readonly writerSecret: string;
+    /** Keys are `<keyPrefix>:<n>`, each expiring after keyTtl seconds. */
+    readonly keyPrefix: string;
+    readonly keyTtl: number;
+    /** It stops by itself after this long, should nobody stop it. */
+    readonly maxSeconds: number;
+}
+/** A writer on the host that finds the master through the host's own Sentinel; one line per write. */
+export const drillWriter = (ctx: HostContext, i: DrillWriterInputs): HostScript => hostScript("drill-writer", ctx, { ...i });
+
+export interface DrillLoadInputs {
+    readonly writerUser: string;
+    readonly writerSecret: string;
+    /** Keys are `<keyPrefix>:<n mod loadKeys>`, each expiring after loadKeyTtl seconds. */
+    readonly keyPrefix: string;
+    readonly loadKeys: number;
+    readonly loadKeyTtl: number;
+    readonly valueBytes: number;
+    readonly loadSeconds: number;
+}
+/** Writes to the master at full speed for a while; reports its errors and the replicas' lag (load drill). */
+export const drillLoad = (ctx: HostContext, i: DrillLoadInputs): HostScript => hostScript("drill-load", ctx, { ...i });

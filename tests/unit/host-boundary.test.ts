@@ -38,6 +38,10 @@ const all: HostScript[] = [
         replUser: "replication", replSecret: "REPLICATION_PASSWORD", sentinelUser: "sentinel", sentinelSecret: "SENTINEL_AUTH_PASSWORD",
         peerUser: "sentinel-peer", peerSecret: "SENTINEL_PEER_PASSWORD",
     }),
+    verbs.isolate(ctx, { peers: ["10.0.0.2", "fd00::3"], partitionSeconds: 20 }),
+    verbs.heal(ctx),
+    verbs.drillWriter(ctx, { writerUser: "default", writerSecret: "REDIS_PASSWORD", keyPrefix: "drill:p:h1", keyTtl: 3600, maxSeconds: 300 }),
+    verbs.drillLoad(ctx, { writerUser: "default", writerSecret: "REDIS_PASSWORD", keyPrefix: "drill:l", loadKeys: 10, loadKeyTtl: 60, valueBytes: 8, loadSeconds: 1 }),
 ];
 
 /** Upper-case variables the script reads, less those it assigns (NAME=, read NAME, for NAME, export NAME). */

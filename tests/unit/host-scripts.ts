@@ -27,11 +27,27 @@ export function testContext(dir: string, overrides: Partial<HostContext> = {}, c
     };
 }
 
-/** Runs the script as the host would (`sh -c`), with `dir/bin` first on PATH for fake commands. */
-export function runScript(script: HostScript, dir: string, input?: string) {
-    const r = spawnSync("sh", ["-c", script.text, script.verb], {
-        input, encoding: "utf8", env: { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH}` },
-    });
+/** Commands a script may find with `onlyFakes` (besides the fakes): the basic tools of any host. */
+const BASIC_TOOLS = ["sh", "cat", "date", "dirname", "install", "rm", "mkdir", "grep", "sed", "awk", "sort", "head", "tail", "tr", "sleep", "timeout", "mktemp", "touch", "uniq"];
+
+/**
+ * Runs the script as the host would (`sh -c`), with `dir/bin` first on PATH for
+ * fake commands. With `onlyFakes`, PATH holds the fakes and BASIC_TOOLS only, so a
+ * command this machine happens to have (nft, iptables) cannot stand in for a fake.
+ */
+export function runScript(script: HostScript, dir: string, input?: string, opts: { onlyFakes?: boolean } = {}) {
+    let PATH = `${path.join(dir, "bin")}:${process.env.PATH}`;
+    if (opts.onlyFakes) {
+        const basic = path.join(dir, "basic-bin");
+        fs.mkdirSync(basic, { recursive: true });
+        for (const tool of BASIC_TOOLS) {
+            const found = (process.env.PATH ?? "").split(":").map((d) => path.join(d, tool)).find((f) => fs.existsSync(f));
+            if (!found) throw new Error(`runScript: no ${tool} on this machine`);
+            if (!fs.existsSync(path.join(basic, tool))) fs.symlinkSync(found, path.join(basic, tool));
+        }
+        PATH = `${path.join(dir, "bin")}:${basic}`;
+    }
+    const r = spawnSync("sh", ["-c", script.text, script.verb], { input, encoding: "utf8", env: { ...process.env, PATH } });
     return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
