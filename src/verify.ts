@@ -54,6 +54,14 @@ export interface ConnectionSettings {
      */
     readonly celery: {
         /**
+         * true: the worker reconnects after an error reply from the broker
+         * instead of stopping to consume. A master that Sentinel has failed
+         * away from answers its BRPOP (a write) with NOREPLICAS once its replicas
+         * follow the new master (min-replicas-to-write), until Sentinel turns it
+         * into a replica; without this a worker stops there for good (Celery 5.3+).
+         */
+        readonly broker_channel_error_retry: boolean;
+        /**
          * One `sentinel://` URL per Sentinel, joined by `;`. Each carries the
          * data nodes' password: kombu takes the password from the URL it is
          * connected through and may switch to any of them when one fails. The
@@ -103,6 +111,7 @@ export function connectionSettings(masterName: string, sentinels: readonly Endpo
             password: redisPw,
         },
         celery: {
+            broker_channel_error_retry: true,
             broker_url: celeryUrl,
             broker_transport_options: celeryOptions,
             result_backend: celeryUrl,

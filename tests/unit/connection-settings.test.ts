@@ -34,11 +34,12 @@ describe("connectionSettings", () => {
         });
     });
 
-    it("gives Celery one sentinel:// URL per Sentinel, each with the data nodes' password, and the Sentinels' password in sentinel_kwargs", () => {
+    it("gives Celery one sentinel:// URL per Sentinel, each with the data nodes' password, the Sentinels' password in sentinel_kwargs, and a worker that reconnects after an error reply", () => {
         const c = connectionSettings("cache-a", V4);
         const url = "sentinel://:<redisPassword>@10.0.0.1:26379;sentinel://:<redisPassword>@10.0.0.2:26379;sentinel://:<redisPassword>@10.0.0.3:26380";
         const options = { master_name: "cache-a", sentinel_kwargs: { password: "<sentinelPassword>" } };
         expect(c.celery).toEqual({
+            broker_channel_error_retry: true,
             broker_url: url, broker_transport_options: options,
             result_backend: url, result_backend_transport_options: options,
         });
