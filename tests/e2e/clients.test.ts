@@ -20,7 +20,6 @@ const PASSWORD = "e2e-clients-Redis-password-0123";
 const SENTINEL_PASSWORD = "e2e-clients-Sentinel-password-45";
 const version = process.env.REDIS_TEST_VERSION ?? "";
 let th: TestHosts;
-let paths: { python: string; goRedis: string };
 let connection: ConnectionSettings;
 let access: SentinelAccess;
 
@@ -65,8 +64,6 @@ async function throughFailover(label: string, start: () => Writer, logs: () => s
 
 describe("application clients from the connection output alone", () => {
     beforeAll(() => {
-        // Before the hosts: a client that is not installed fails at once, naming it.
-        paths = clientPaths();
         if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error("REDIS_TEST_VERSION is not set (scripts/test-e2e.sh sets it)");
         th = freshHosts(3);
         stack.init();
@@ -93,6 +90,8 @@ describe("application clients from the connection output alone", () => {
     });
 
     it("redis-py: master_for keeps writing through a failover, slave_for reads every write back from a replica", async () => {
+        // Each test asks for its client itself: one that is not installed fails that test, naming it (never a skip).
+        const paths = clientPaths();
         const report = await throughFailover("redis-py", () =>
             new ClientProcess("redis-py", paths.python, [pythonScript("redis_py_client.py")], { settings: filled("redisPy"), prefix: "clients:redis-py" }));
         expect(report.readBack.role).toBe("slave");
@@ -100,6 +99,7 @@ describe("application clients from the connection output alone", () => {
     });
 
     it("Celery: tasks sent through the Sentinel broker run on a real worker before, during and after a failover", async () => {
+        const paths = clientPaths();
         const settings = filled("celery");
         const worker = new ClientProcess("celery worker", paths.python, [pythonScript("celery_worker.py")], { settings, prefix: "clients:celery" });
         try {
@@ -118,6 +118,7 @@ describe("application clients from the connection output alone", () => {
     });
 
     it("go-redis: a FailoverClient made from the output keeps writing through a failover", async () => {
+        const paths = clientPaths();
         await throughFailover("go-redis", () =>
             new ClientProcess("go-redis", paths.goRedis, [], { settings: filled("goRedis"), prefix: "clients:go-redis" }));
     });
