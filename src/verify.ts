@@ -58,7 +58,7 @@ export interface ConnectionSettings {
          * instead of stopping to consume. A master that Sentinel has failed
          * away from answers its BRPOP (a write) with NOREPLICAS once its replicas
          * follow the new master (min-replicas-to-write), until Sentinel turns it
-         * into a replica; without this a worker stops there for good (Celery 5.3+).
+         * into a replica; without this the worker stopped there for good.
          */
         readonly broker_channel_error_retry: boolean;
         /**
