@@ -1,6 +1,6 @@
 /**
  * The verified cluster as the verify step on the hosts reports it, and the
- * settings applications need to connect (ioredis, go-redis, redis-py).
+ * settings applications need to connect (ioredis, go-redis, redis-py, Celery).
  */
 export interface Endpoint {
     readonly name: string;
@@ -48,6 +48,38 @@ export interface ConnectionSettings {
         readonly sentinel_kwargs: { readonly password: string };
         readonly password: string;
     };
+    /**
+     * Celery settings (kombu's Sentinel transport for the broker, Celery's
+     * Sentinel result backend), by their Celery setting names.
+     */
+    readonly celery: {
+        /**
+         * true: the worker reconnects after an error reply from the broker
+         * instead of stopping to consume. A master that Sentinel has failed
+         * away from answers its BRPOP (a write) with NOREPLICAS once its replicas
+         * follow the new master (min-replicas-to-write), until Sentinel turns it
+         * into a replica; without this the worker stopped there for good.
+         */
+        readonly broker_channel_error_retry: boolean;
+        /**
+         * One `sentinel://` URL per Sentinel, joined by `;`. Each carries the
+         * data nodes' password: kombu takes the password from the URL it is
+         * connected through and may switch to any of them when one fails. The
+         * password must be percent-encoded where it has URL characters.
+         */
+        readonly broker_url: string;
+        readonly broker_transport_options: CelerySentinelOptions;
+        /** Same form as broker_url; Celery's Sentinel result backend reads the first URL's password. */
+        readonly result_backend: string;
+        readonly result_backend_transport_options: CelerySentinelOptions;
+    };
+}
+
+/** What kombu and Celery's result backend need besides the URL: the master's name, and how to log in to the Sentinels. */
+export interface CelerySentinelOptions {
+    readonly master_name: string;
+    /** redis-py's Sentinel(sentinel_kwargs=...): the Sentinels' own password, apart from the data nodes'. */
+    readonly sentinel_kwargs: { readonly password: string };
 }
 
 /**
@@ -57,6 +89,8 @@ export interface ConnectionSettings {
 export function connectionSettings(masterName: string, sentinels: readonly Endpoint[]): ConnectionSettings {
     const redisPw = "<redisPassword>";
     const sentinelPw = "<sentinelPassword>";
+    const celeryUrl = sentinels.map((s) => `sentinel://:${redisPw}@${hostPort(s.address, s.port)}`).join(";");
+    const celeryOptions: CelerySentinelOptions = { master_name: masterName, sentinel_kwargs: { password: sentinelPw } };
     return {
         ioredis: {
             sentinels: sentinels.map((s) => ({ host: s.address, port: s.port })),
@@ -75,6 +109,13 @@ export function connectionSettings(masterName: string, sentinels: readonly Endpo
             service_name: masterName,
             sentinel_kwargs: { password: sentinelPw },
             password: redisPw,
+        },
+        celery: {
+            broker_channel_error_retry: true,
+            broker_url: celeryUrl,
+            broker_transport_options: celeryOptions,
+            result_backend: celeryUrl,
+            result_backend_transport_options: celeryOptions,
         },
     };
 }
