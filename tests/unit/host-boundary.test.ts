@@ -38,6 +38,8 @@ const all: HostScript[] = [
         replUser: "replication", replSecret: "REPLICATION_PASSWORD", sentinelUser: "sentinel", sentinelSecret: "SENTINEL_AUTH_PASSWORD",
         peerUser: "sentinel-peer", peerSecret: "SENTINEL_PEER_PASSWORD",
     }),
+    verbs.installGuard(ctx, { dropIn: "/etc/systemd/system/redis-server.service.d/start-guard.conf", dropInText: "[Service]\n" }),
+    verbs.startGuard(ctx, { self: "10.0.0.1", sentinels: ["10.0.0.1:26379", "10.0.0.2:26379"] }),
 ];
 
 /** Upper-case variables the script reads, less those it assigns (NAME=, read NAME, for NAME, export NAME). */
