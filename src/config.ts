@@ -36,7 +36,15 @@ export interface HostSpec {
     readonly replicaPriority: number;
     /** Address other nodes and clients use (NAT / port mapping). Default: `address`. */
     readonly announceAddress: string;
+    /**
+     * This node's persistence: the stack's `persistence`, with each field the host's
+     * `persistence` sets taken from there instead. Default: the stack's.
+     */
+    readonly persistence: Persistence;
 }
+
+/** Whether a node keeps data on disk: AOF or RDB on. Off, it restarts empty (only behind its start guard). */
+export const keepsData = (p: Persistence) => p.aof || p.rdb;
 
 export interface Persistence {
     /** appendonly. Default true. */
@@ -102,6 +110,7 @@ export interface ClusterConfig {
     readonly paths: Paths;
     /** Default "redis". */
     readonly serviceUser: string;
+    /** The stack's persistence; each host's own is HostSpec.persistence. */
     readonly persistence: Persistence;
     /** Default "0" (no limit). */
     readonly maxmemory: string;
@@ -213,7 +222,7 @@ export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
 export const CONFIG_KEYS = Object.keys(CONFIG_DEFAULTS) as readonly ConfigKey[];
 const D = CONFIG_DEFAULTS;
 
-const HOST_KEYS = ["name", "address", "sshPort", "sshUser", "role", "hostKey", "replicaPriority", "announceAddress"];
+const HOST_KEYS = ["name", "address", "sshPort", "sshUser", "role", "hostKey", "replicaPriority", "announceAddress", "persistence"];
 const PERSISTENCE_KEYS = ["aof", "rdb", "appendfsync"];
 /** The passwords of the cluster's own users: derived when unset, each unlike every other password. */
 export const CLUSTER_PASSWORD_KEYS = ["deployerPassword", "replicationPassword", "sentinelAuthPassword", "sentinelPeerPassword"] as const;
@@ -332,7 +341,10 @@ export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
     const masterName = str("masterName", D.masterName, /^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 letters, digits, '.', '_' or '-'");
 
     const insecureSkipHostKeyCheck = bool("insecureSkipHostKeyCheck", D.insecureSkipHostKeyCheck);
-    const hosts = localDocker ? localDockerHosts(localDocker) : parseHosts(raw["hosts"], !insecureSkipHostKeyCheck, fail);
+    const persistence = parsePersistence(raw["persistence"], fail);
+    const hosts = localDocker
+        ? localDockerHosts(localDocker, persistence)
+        : parseHosts(raw["hosts"], !insecureSkipHostKeyCheck, persistence, fail);
     const allowFew = bool("allowFewerThanThreeHosts", D.allowFewerThanThreeHosts);
     if (hosts.length > 0 && hosts.length < 3 && !allowFew) {
         fail("hosts", `${hosts.length} host(s) given; Sentinel needs at least 3 to fail over safely (set allowFewerThanThreeHosts=true to deploy anyway)`);
@@ -361,12 +373,7 @@ export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
     const serviceUser = str("serviceUser", D.serviceUser, /^[a-z_][a-z0-9_-]{0,31}$/, "must be a valid Linux user name");
     if (serviceUser === "root") fail("serviceUser", "must not be root");
 
-    const persistence = parsePersistence(raw["persistence"], fail);
-    // A master without persistence that restarts automatically comes back empty and
-    // its replicas then wipe themselves (Redis docs): every node can become master here.
-    if (!persistence.aof && !persistence.rdb) {
-        fail("persistence", "AOF and RDB are both off; a master restarted by systemd would come back empty and its replicas would wipe their copies. Keep at least one on");
-    }
+    checkPersistence(hosts, fail);
 
     const maxmemory = str("maxmemory", D.maxmemory, /^\d+(b|k|kb|m|mb|g|gb)?$/i, "must be bytes or a size like 256mb");
     const maxmemoryPolicy = str("maxmemoryPolicy", D.maxmemoryPolicy);
@@ -464,8 +471,29 @@ function parseJson(text: string | undefined, k: string, fail: Fail): unknown {
     }
 }
 
-/** `requirePins`: every host must have a hostKey (insecureSkipHostKeyCheck is off). */
-function parseHosts(text: string | undefined, requirePins: boolean, fail: Fail): HostSpec[] {
+/**
+ * A node without persistence restarts empty. Its start guard (host/sh/bin/start-guard.sh)
+ * never lets it serve as master then: it starts as a replica of the master the
+ * Sentinels name, which must be a node that kept its data. So some node must
+ * keep data and be one Sentinel may promote; and every node keeping none would
+ * leave a cluster that restarts as a whole (a power cut) with no data at all.
+ */
+function checkPersistence(hosts: readonly HostSpec[], fail: Fail): void {
+    if (hosts.every((h) => keepsData(h.persistence))) return;
+    if (hosts.every((h) => !keepsData(h.persistence))) {
+        fail("persistence", "AOF and RDB are off on every host; a node restarted empty must find its data on another node. " +
+            "Keep them on for at least one host (a host's persistence overrides this one)");
+    } else if (!hosts.some((h) => keepsData(h.persistence) && h.replicaPriority > 0)) {
+        fail("hosts", "every host that keeps AOF or RDB has replicaPriority 0; a node without persistence restarted empty " +
+            "waits for Sentinel to promote a node that holds data, and Sentinel could promote none");
+    }
+}
+
+/**
+ * `requirePins`: every host must have a hostKey (insecureSkipHostKeyCheck is off).
+ * `persistence`: the stack's, which each host's own `persistence` fields override.
+ */
+function parseHosts(text: string | undefined, requirePins: boolean, persistence: Persistence, fail: Fail): HostSpec[] {
     // Unset is the Pulumi.yaml default [] (a default, so that a local Docker stack may leave it out).
     if (text === undefined || text === "" || text.trim() === "[]") {
         fail("hosts", "is required: a list of hosts, each with name, address and role (or set localDocker to make them as Docker containers)");
@@ -515,8 +543,9 @@ function parseHosts(text: string | undefined, requirePins: boolean, fail: Fail):
                 "or set insecureSkipHostKeyCheck=true to deploy without checking host keys");
         }
         const replicaPriority = intField(o.replicaPriority, 100, 0, 1_000_000, `${at}.replicaPriority`, fail);
+        const own = o.persistence === undefined ? persistence : persistenceFields(o.persistence, `${at}.persistence`, persistence, fail);
         hosts.push({
-            name, address, sshPort, role: role as Role, replicaPriority,
+            name, address, sshPort, role: role as Role, replicaPriority, persistence: own,
             sshUser: String(sshUser), announceAddress: String(announce),
             ...(typeof hostKey === "string" ? { hostKey } : {}),
         });
@@ -556,25 +585,28 @@ function intField(v: unknown, dflt: number, min: number, max: number, k: string,
 }
 
 function parsePersistence(text: string | undefined, fail: Fail): Persistence {
-    const dflt: Persistence = D.persistence;
     const value = parseJson(text, "persistence", fail);
-    if (value === undefined) return dflt;
+    return value === undefined ? D.persistence : persistenceFields(value, "persistence", D.persistence, fail);
+}
+
+/** `{aof, rdb, appendfsync}` at key `at`; a field left out is the one of `dflt`. */
+function persistenceFields(value: unknown, at: string, dflt: Persistence, fail: Fail): Persistence {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        fail("persistence", "must be an object like {aof: true, rdb: true, appendfsync: everysec}");
+        fail(at, "must be an object like {aof: true, rdb: true, appendfsync: everysec}");
         return dflt;
     }
     const o = value as Record<string, unknown>;
     for (const k of Object.keys(o)) {
-        if (!PERSISTENCE_KEYS.includes(k)) fail(`persistence.${k}`, "unknown key (expected aof, rdb or appendfsync)");
+        if (!PERSISTENCE_KEYS.includes(k)) fail(`${at}.${k}`, "unknown key (expected aof, rdb or appendfsync)");
     }
     const flag = (k: "aof" | "rdb"): boolean => {
         if (o[k] === undefined) return dflt[k];
-        if (typeof o[k] !== "boolean") fail(`persistence.${k}`, `must be true or false, got ${JSON.stringify(o[k])}`);
+        if (typeof o[k] !== "boolean") fail(`${at}.${k}`, `must be true or false, got ${JSON.stringify(o[k])}`);
         return o[k] === true;
     };
-    const fsync = o.appendfsync ?? "everysec";
+    const fsync = o.appendfsync ?? dflt.appendfsync;
     if (fsync !== "always" && fsync !== "everysec" && fsync !== "no") {
-        fail("persistence.appendfsync", `must be always, everysec or no, got ${JSON.stringify(fsync)}`);
+        fail(`${at}.appendfsync`, `must be always, everysec or no, got ${JSON.stringify(fsync)}`);
     }
     return { aof: flag("aof"), rdb: flag("rdb"), appendfsync: fsync as Persistence["appendfsync"] };
 }

@@ -3,7 +3,7 @@
  * Docker containers on the machine that runs `pulumi up` (src/local/). Pure: the
  * cluster config parser calls it and turns its hosts into ordinary HostSpecs.
  */
-import type { HostSpec } from "./config";
+import type { HostSpec, Persistence } from "./config";
 
 export interface LocalDockerConfig {
     /** Containers to make, 1-9 (fewer than 3 also needs allowFewerThanThreeHosts). Default 3. */
@@ -96,14 +96,15 @@ export function localGateway(cfg: LocalDockerConfig): string {
  * The hosts the stack makes: node1 (the initial master), node2, ... at .11,
  * .12, ...; root over SSH on port 22. No hostKey: each container makes its own
  * on first boot and the stack pins what it reads then (src/local/docker-hosts.ts).
+ * Each keeps the stack's persistence (`persistence`).
  */
-export function localDockerHosts(cfg: LocalDockerConfig): HostSpec[] {
+export function localDockerHosts(cfg: LocalDockerConfig, persistence: Persistence): HostSpec[] {
     const prefix = subnetPrefix(cfg.subnet);
     return Array.from({ length: cfg.hosts }, (_, i) => {
         const address = `${prefix}.${11 + i}`;
         return {
             name: `node${i + 1}`, address, announceAddress: address, sshPort: 22, sshUser: "root",
-            role: i === 0 ? "master" : "replica", replicaPriority: 100,
+            role: i === 0 ? "master" : "replica", replicaPriority: 100, persistence,
         } satisfies HostSpec;
     });
 }

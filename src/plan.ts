@@ -7,8 +7,13 @@
 import * as crypto from "crypto";
 import { ClusterConfig, HostSpec, initialMaster } from "./config";
 import { HostContext, hostContext } from "./host/layout";
-import { renderRedisConf, renderRedisUnit, renderSentinelConf, renderSentinelUnit, renderSysctl, renderThpTmpfiles } from "./render";
+import { executableFile } from "./host/script";
+import { startGuard } from "./host/verbs";
+import {
+    renderRedisConf, renderRedisUnit, renderSentinelConf, renderSentinelUnit, renderStartGuardDropIn, renderSysctl, renderThpTmpfiles,
+} from "./render";
 import { RollStep, restartRevision, rollOrder } from "./rollout";
+import { needsStartGuard } from "./start-guard";
 
 /** The files one host gets, rendered (secrets as placeholders). */
 export interface HostFiles {
@@ -18,6 +23,12 @@ export interface HostFiles {
     readonly sentinelUnit: string;
     readonly sysctl: string;
     readonly thp: string;
+    /**
+     * A node without persistence: its start guard's file and the redis-server
+     * unit's drop-in that runs it (start-guard.ts). Default (a node that keeps its
+     * data): none.
+     */
+    readonly startGuard?: { readonly script: string; readonly dropIn: string };
 }
 
 export interface HostPlan {
@@ -48,8 +59,15 @@ const hash = (v: unknown) => crypto.createHash("sha256").update(JSON.stringify(v
 
 export function planCluster(cfg: ClusterConfig): ClusterPlan {
     const sentinelOf = (h: HostSpec) => `${h.announceAddress}:${cfg.sentinelPort}`;
+    const context = hostContext(cfg);
     const hosts = cfg.hosts.map((host): HostPlan => {
         const files: HostFiles = {
+            ...(needsStartGuard(host) ? {
+                startGuard: {
+                    script: executableFile(startGuard(context, { self: host.announceAddress, sentinels: cfg.hosts.map(sentinelOf) })),
+                    dropIn: renderStartGuardDropIn(host),
+                },
+            } : {}),
             redisConf: renderRedisConf(cfg, host),
             sentinelConf: renderSentinelConf(cfg, host),
             redisUnit: renderRedisUnit(cfg, host),
@@ -65,14 +83,15 @@ export function planCluster(cfg: ClusterConfig): ClusterPlan {
     });
     const master = initialMaster(cfg);
     return {
-        context: hostContext(cfg),
+        context,
         initialMaster: master,
         hosts,
         sentinels: cfg.hosts.map(sentinelOf),
         roll: rollOrder(cfg),
         revision: hash([
             cfg.binaries.server.sha256, cfg.binaries.cli.sha256,
-            ...hosts.map((p) => [p.files.redisConf, p.files.sentinelConf, p.files.redisUnit, p.files.sentinelUnit]),
+            ...hosts.map((p) => [p.files.redisConf, p.files.sentinelConf, p.files.redisUnit, p.files.sentinelUnit,
+                ...(p.files.startGuard ? [p.files.startGuard.script, p.files.startGuard.dropIn] : [])]),
         ]),
         rollRevision: hash(hosts.map((p) => p.restartRevision)),
     };

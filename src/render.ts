@@ -9,7 +9,8 @@ import * as fs from "fs";
 import * as path from "path";
 import Handlebars from "handlebars";
 import { ClusterConfig, HostSpec, initialMaster } from "./config";
-import { installedBinaries } from "./host/layout";
+import { START_GUARD, TIMEOUTS, installedBinaries } from "./host/layout";
+import { masterRebootDownAfterPeriod } from "./start-guard";
 import { CLUSTER_USERS, dataUsers, sentinelUsers, userLine } from "./acl";
 import { CLUSTER_PASSWORD_SECRETS as PW, placeholder } from "./host/secrets";
 
@@ -64,6 +65,7 @@ function context(cfg: ClusterConfig, host: HostSpec) {
         sentinelAuthPassword: placeholder(PW.sentinelAuthPassword),
         peerUser: CLUSTER_USERS.sentinelPeer,
         peerPassword: placeholder(PW.sentinelPeerPassword),
+        masterRebootDownAfterPeriod: masterRebootDownAfterPeriod(cfg),
     };
 }
 
@@ -81,6 +83,15 @@ export function renderRedisUnit(cfg: ClusterConfig, host: HostSpec): string {
 
 export function renderSentinelUnit(cfg: ClusterConfig, host: HostSpec): string {
     return template("redis-sentinel.service.hbs")(context(cfg, host));
+}
+
+/** The redis-server unit's drop-in that runs the start guard (a node without persistence). */
+export function renderStartGuardDropIn(host: HostSpec): string {
+    return template("redis-server-guard.conf.hbs")({
+        host, guardScript: START_GUARD.script, guardTimeout: TIMEOUTS.startGuard,
+        // The guard's wait, its last round of probes, then redis-server's own start.
+        startTimeout: TIMEOUTS.startGuard + 30,
+    });
 }
 
 export function renderSysctl(): string {

@@ -8,7 +8,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig, HostSpec } from "../config";
-import { HostContext, REDIS_UNIT, STAGE_DIR, SYSCTL_FILE, THP_FILE, installedBinaries, unitFile, withRenderedCopy } from "../host/layout";
+import {
+    HostContext, REDIS_UNIT, STAGE_DIR, START_GUARD, SYSCTL_FILE, THP_FILE, installedBinaries, unitDropIn, unitFile, withRenderedCopy,
+} from "../host/layout";
 import { shq } from "../host/script";
 import * as verbs from "../host/verbs";
 import { HostPlan } from "../plan";
@@ -105,8 +107,18 @@ export class DataNode extends pulumi.ComponentResource {
             stdin: plan.files.redisUnit, delete: `rm -f ${shq(redisUnitFile)} && systemctl daemon-reload`, dependsOn: [this.install],
         });
 
-        this.steps = [prepare, this.secrets, this.install, conf, unit];
-        this.startArgs = { s, ctx, port: cfg.redisPort, peers: plan.peers, before: [conf, unit] };
+        // A node without persistence starts only behind its start guard (start-guard.ts):
+        // in place before the service first starts, and before any restart.
+        const guard = plan.files.startGuard;
+        const guardDropIn = unitDropIn(REDIS_UNIT, "start-guard");
+        const guardStep = guard === undefined ? [] : [hostStep("start-guard", s, verbs.installGuard(ctx, { dropIn: guardDropIn, dropInText: guard.dropIn }), {
+            stdin: guard.script,
+            delete: `rm -f ${[START_GUARD.script, START_GUARD.marker, START_GUARD.override, guardDropIn].map(shq).join(" ")} && systemctl daemon-reload`,
+            dependsOn: [prepare],
+        })];
+
+        this.steps = [prepare, this.secrets, this.install, conf, unit, ...guardStep];
+        this.startArgs = { s, ctx, port: cfg.redisPort, peers: plan.peers, before: [conf, unit, ...guardStep] };
         this.registerOutputs({});
     }
 

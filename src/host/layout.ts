@@ -17,9 +17,22 @@ export const STAGE_DIR = `${DEPLOY_DIR}/stage`;
 export const SECRETS_FILE = `${DEPLOY_DIR}/secrets.env`;
 /** Marks (one file per unit) of changes that wait for the rolling restart. */
 export const PENDING_DIR = `${DEPLOY_DIR}/pending`;
+/**
+ * The start guard of a node without persistence (sh/bin/start-guard.sh): the
+ * script systemd runs before redis-server, the drop-in that makes it do so, the
+ * mark that the node has started before (so an empty start is no first start),
+ * and the file an operator creates to let it start empty as master once.
+ */
+export const START_GUARD = {
+    script: `${DEPLOY_DIR}/start-guard`,
+    marker: `${DEPLOY_DIR}/redis-server.started`,
+    override: `${DEPLOY_DIR}/allow-empty-master`,
+} as const;
 export const REDIS_UNIT = "redis-server";
 export const SENTINEL_UNIT = "redis-sentinel";
 export const unitFile = (unit: string) => `/etc/systemd/system/${unit}.service`;
+/** A drop-in of a unit: systemd adds it to the unit file; changing it restarts nothing. */
+export const unitDropIn = (unit: string, name: string) => `/etc/systemd/system/${unit}.service.d/${name}.conf`;
 export const SYSCTL_FILE = "/etc/sysctl.d/60-redis.conf";
 
 /** The installed binaries under an install directory (redis-sentinel is a link to redis-server). */
@@ -72,7 +85,7 @@ export const AUTH_DIRECTIVES = [
 export const SENTINEL_STATE_OPTIONS = ["myid", "current-epoch", "config-epoch", "leader-epoch", "known-replica", "known-slave", "known-sentinel"] as const;
 
 /** Per-master Sentinel options changed live with SENTINEL SET; any other Sentinel change needs a restart. */
-export const SENTINEL_LIVE_OPTIONS = ["quorum", "down-after-milliseconds", "failover-timeout", "parallel-syncs"] as const;
+export const SENTINEL_LIVE_OPTIONS = ["quorum", "down-after-milliseconds", "failover-timeout", "parallel-syncs", "master-reboot-down-after-period"] as const;
 
 /** How long host steps wait, in seconds. */
 export const TIMEOUTS = {
@@ -94,6 +107,11 @@ export const TIMEOUTS = {
     configLock: 60,
     /** One write of the partition drill's writer on a host (a master cut off answers nothing). */
     drillWrite: 1,
+    /**
+     * The start guard waiting for the Sentinels to fail an empty master over (they
+     * need down-after-milliseconds and an election); then systemd starts it again.
+     */
+    startGuard: 60,
 } as const;
 
 /**
@@ -109,6 +127,8 @@ export const POLL = {
     verify: 0.25,
     /** The drill writer's next try after a failed write. */
     drillRetry: 0.02,
+    /** The start guard asking the Sentinels again (a failover takes seconds). */
+    startGuard: 0.5,
 } as const;
 
 /**
@@ -187,6 +207,13 @@ export interface HostContext {
     /** TIMEOUTS.drillWrite and POLL.drillRetry. */
     readonly writeTimeoutSeconds: number;
     readonly writeRetrySeconds: number;
+    /** START_GUARD's files. */
+    readonly startGuardScript: string;
+    readonly startGuardMarker: string;
+    readonly startGuardOverride: string;
+    /** TIMEOUTS.startGuard and POLL.startGuard. */
+    readonly startGuardTimeout: number;
+    readonly startGuardPollSeconds: number;
 }
 
 export function hostContext(cfg: ClusterConfig): HostContext {
@@ -232,6 +259,11 @@ export function hostContext(cfg: ClusterConfig): HostContext {
         partitionHealScript: PARTITION.healScript,
         writeTimeoutSeconds: TIMEOUTS.drillWrite,
         writeRetrySeconds: POLL.drillRetry,
+        startGuardScript: START_GUARD.script,
+        startGuardMarker: START_GUARD.marker,
+        startGuardOverride: START_GUARD.override,
+        startGuardTimeout: TIMEOUTS.startGuard,
+        startGuardPollSeconds: POLL.startGuard,
     };
 }
 

@@ -11,7 +11,8 @@ import { HostContext } from "./layout";
 export type Verb =
     | "prepare" | "put-file" | "put-secrets" | "install-binaries" | "apply-config"
     | "service" | "restart" | "handover" | "leave" | "tidy" | "verify" | "acl" | "auth-links"
-    | "isolate" | "heal" | "drill-writer" | "drill-load";
+    | "isolate" | "heal" | "drill-writer" | "drill-load"
+    | "install-guard" | "start-guard";
 
 type Lib = "secrets" | "redis" | "deadline" | "listening-port" | "sentinel" | "apply-config" | "roll";
 type ContextKey = keyof HostContext;
@@ -53,6 +54,10 @@ const VERBS: Readonly<Record<Verb, { readonly libs: readonly Lib[]; readonly con
     "drill-writer": { libs: ["secrets", "redis", "deadline"],
         context: ["secretsFile", "sentinelPort", "masterName", "writeTimeoutSeconds", "writeRetrySeconds"] },
     "drill-load": { libs: ["secrets", "redis", "deadline"], context: ["secretsFile", "sentinelPort", "masterName"] },
+    "install-guard": { libs: [], context: ["startGuardScript", "startGuardMarker", "startGuardOverride", "redisUnit"] },
+    // Not run by the deployer: the file systemd runs before redis-server (install-guard puts it there).
+    "start-guard": { libs: ["secrets", "redis", "deadline"], context: ["secretsFile", "redisConf", "serviceUser", "masterName", "redisPort",
+        "configLockTimeout", "startGuardMarker", "startGuardOverride", "startGuardTimeout", "startGuardPollSeconds"] },
 };
 
 const SH_DIR = path.join(__dirname, "sh");
@@ -126,4 +131,9 @@ export function commandLine(sshUser: string, script: HostScript): string {
 /** A plain command run as root (through sudo for a non-root SSH user). */
 export function asRoot(sshUser: string, cmd: string): string {
     return sshUser === "root" ? cmd : `sudo -n sh -c ${shq(cmd)}`;
+}
+
+/** A host script as a file of its own that systemd can run: its interpreter line first. */
+export function executableFile(script: HostScript): string {
+    return `#!/bin/sh\n${script.text}`;
 }

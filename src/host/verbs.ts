@@ -178,3 +178,25 @@ export interface DrillLoadInputs {
 }
 /** Writes to the master at full speed for a while; reports its errors and the replicas' lag (load drill). */
 export const drillLoad = (ctx: HostContext, i: DrillLoadInputs): HostScript => hostScript("drill-load", ctx, { ...i });
+
+export interface StartGuardInputs {
+    /** This node's announced address: a Sentinel naming it names this node. */
+    readonly self: string;
+    /** "ip:port" of every Sentinel of the cluster, this host's own too. */
+    readonly sentinels: readonly string[];
+}
+/**
+ * The start guard (sh/bin/start-guard.sh), which systemd runs as root before
+ * redis-server on a node without persistence: install-guard puts it in a file
+ * (script.ts executableFile).
+ */
+export const startGuard = (ctx: HostContext, i: StartGuardInputs): HostScript => hostScript("start-guard", ctx, { ...i });
+
+export interface InstallGuardInputs {
+    /** The redis-server unit's drop-in that runs the guard (layout.unitDropIn). */
+    readonly dropIn: string;
+    /** Its text (render.ts). */
+    readonly dropInText: string;
+}
+/** Installs the start guard (stdin: its file, startGuard) and the unit's drop-in that runs it. */
+export const installGuard = (ctx: HostContext, i: InstallGuardInputs): HostScript => hostScript("install-guard", ctx, { ...i });

@@ -25,6 +25,7 @@ describe("parseClusterConfig defaults", () => {
         expect(c.hosts[1]).toEqual({
             name: "redis-2", address: "10.0.0.2", sshPort: 22, sshUser: "root", role: "replica",
             replicaPriority: 100, announceAddress: "10.0.0.2", hostKey: HOST_KEYS[1],
+            persistence: { aof: true, rdb: true, appendfsync: "everysec" },
         });
         expect(c.binaries.server).toEqual({ path: "/project/binaries/redis-server", sha256: "a".repeat(64) });
         expect(c.acl).toEqual({ defaultUser: true, users: [], monitor: false, keepPreviousAppPasswords: false });
@@ -61,6 +62,30 @@ describe("parseClusterConfig defaults", () => {
         const c = parseClusterConfig(raw({ ...hosts(five), redisVersion: "8.0.5" }));
         expect(c.quorum).toBe(3);
         expect(c.paths.installDir).toBe("/opt/redis-8.0.5");
+    });
+});
+
+describe("per-host persistence", () => {
+    it("takes each field a host sets from the host, the others from the stack", () => {
+        const c = parseClusterConfig(raw({
+            persistence: JSON.stringify({ appendfsync: "always" }),
+            ...hosts([{ ...HOSTS[0], persistence: { aof: false, rdb: false } }, { ...HOSTS[1], persistence: { rdb: false } }, HOSTS[2]]),
+        }));
+        expect(c.persistence).toEqual({ aof: true, rdb: true, appendfsync: "always" });
+        expect(c.hosts.map((h) => h.persistence)).toEqual([
+            { aof: false, rdb: false, appendfsync: "always" },
+            { aof: true, rdb: false, appendfsync: "always" },
+            { aof: true, rdb: true, appendfsync: "always" },
+        ]);
+    });
+
+    it("allows persistence off on some nodes (they start behind the start guard) and on the stack, when a host keeps its own on", () => {
+        expect(problems(raw(hosts([{ ...HOSTS[0], persistence: { aof: false, rdb: false } }, ...HOSTS.slice(1)])))).toEqual([]);
+        const c = parseClusterConfig(raw({
+            persistence: JSON.stringify({ aof: false, rdb: false }),
+            ...hosts([HOSTS[0], { ...HOSTS[1], persistence: { aof: true } }, HOSTS[2]]),
+        }));
+        expect(c.hosts.map((h) => h.persistence.aof || h.persistence.rdb)).toEqual([false, true, false]);
     });
 });
 
@@ -115,7 +140,20 @@ describe("parseClusterConfig refuses bad input, naming the key", () => {
         ["a key that is no private key", { sshPrivateKey: "ssh-ed25519 AAAA" },
             "redis-sentinel:sshPrivateKey: is not a PEM/OpenSSH private key (expected a '-----BEGIN ... PRIVATE KEY-----' block)"],
         ["persistence off everywhere", { persistence: '{"aof":false,"rdb":false}' },
-            "redis-sentinel:persistence: AOF and RDB are both off; a master restarted by systemd would come back empty and its replicas would wipe their copies. Keep at least one on"],
+            "redis-sentinel:persistence: AOF and RDB are off on every host; a node restarted empty must find its data on another node. Keep them on for at least one host (a host's persistence overrides this one)"],
+        ["persistence off on every host, each by its own setting", hosts(HOSTS.map((h) => ({ ...h, persistence: { aof: false, rdb: false } }))),
+            "redis-sentinel:persistence: AOF and RDB are off on every host; a node restarted empty must find its data on another node. Keep them on for at least one host (a host's persistence overrides this one)"],
+        ["data only on hosts Sentinel never promotes", hosts([
+            { ...HOSTS[0], persistence: { aof: false, rdb: false } }, { ...HOSTS[1], replicaPriority: 0 }, { ...HOSTS[2], persistence: { aof: false, rdb: false } },
+        ]), "redis-sentinel:hosts: every host that keeps AOF or RDB has replicaPriority 0; a node without persistence restarted empty waits for Sentinel to promote a node that holds data, and Sentinel could promote none"],
+        ["a host's persistence flag that is no boolean", hosts([HOSTS[0], { ...HOSTS[1], persistence: { aof: "no" } }, HOSTS[2]]),
+            'redis-sentinel:hosts[1].persistence.aof: must be true or false, got "no"'],
+        ["a typo in a host's persistence", hosts([{ ...HOSTS[0], persistence: { fsync: "always" } }, ...HOSTS.slice(1)]),
+            "redis-sentinel:hosts[0].persistence.fsync: unknown key (expected aof, rdb or appendfsync)"],
+        ["a host's persistence that is no object", hosts([{ ...HOSTS[0], persistence: "off" }, ...HOSTS.slice(1)]),
+            "redis-sentinel:hosts[0].persistence: must be an object like {aof: true, rdb: true, appendfsync: everysec}"],
+        ["a host's bad appendfsync", hosts([...HOSTS.slice(0, 2), { ...HOSTS[2], persistence: { appendfsync: "never" } }]),
+            'redis-sentinel:hosts[2].persistence.appendfsync: must be always, everysec or no, got "never"'],
         ["a bad appendfsync", { persistence: '{"appendfsync":"sometimes"}' },
             'redis-sentinel:persistence.appendfsync: must be always, everysec or no, got "sometimes"'],
         ["a bad maxmemory", { maxmemory: "lots" },

@@ -398,6 +398,37 @@ describe("resource graph", () => {
         expect(changed).toContain("redis-1-forget-stale");
     });
 
+    it("turns persistence off on one host live: its start guard step (before its service and the roll), its redis config, every Sentinel's config; no restart", async () => {
+        await deploy();
+        expect(registered.has("redis-1-start-guard")).toBe(false);
+        const before = snapshot();
+        await deploy({ hosts: JSON.stringify([{ ...HOSTS[0], persistence: { aof: false, rdb: false } }, HOSTS[1], HOSTS[2]]) });
+        expect(changedSince(before)).toEqual([
+            "redis-1-redis-config", "redis-1-sentinel-config", "redis-1-start-guard",
+            "redis-2-sentinel-config", "redis-3-sentinel-config", "redis-verify",
+        ]);
+        const guard = cmd("redis-1-start-guard");
+        expect(guard.parent).toBe("redis-1");
+        expect(guard.deps).toContain("redis-1-prepare");
+        expect(cmd("redis-1-redis-service").deps).toContain("redis-1-start-guard");
+        // The roll's first step waits for every file of every host.
+        expect(cmd("redis-1-restart").deps).toContain("redis-1-start-guard");
+        const install = hostScriptOf(guard.inputs.create);
+        expect(install.verb).toBe("install-guard");
+        expect(install.vars.DROP_IN).toBe("/etc/systemd/system/redis-server.service.d/start-guard.conf");
+        expect(install.vars.DROP_IN_TEXT).toContain("ExecStartPre=+/var/lib/redis-sentinel-pulumi/start-guard\n");
+        // The guard itself is stdin: a file systemd runs, which asks every Sentinel (its own host's too).
+        const script: string = guard.inputs.stdin;
+        expect(script.startsWith("#!/bin/sh\n# start-guard (redis-sentinel-pulumi)\n")).toBe(true);
+        expect(script).toContain("SELF='10.0.0.1'\nSENTINELS='10.0.0.1:26379 10.0.0.2:26379 10.0.0.3:26379'\n");
+        expect(script).not.toContain(REDIS_PASSWORD);
+        expect(guard.inputs.delete).toBe("rm -f '/var/lib/redis-sentinel-pulumi/start-guard' '/var/lib/redis-sentinel-pulumi/redis-server.started' " +
+            "'/var/lib/redis-sentinel-pulumi/allow-empty-master' '/etc/systemd/system/redis-server.service.d/start-guard.conf' && systemctl daemon-reload");
+        for (const h of HOST_NAMES) {
+            expect(cmd(`${h}-sentinel-config`).inputs.stdin).toContain("sentinel master-reboot-down-after-period mymaster 5000\n");
+        }
+    });
+
     it("keeps the data directory on destroy unless asked to purge it", async () => {
         await deploy();
         expect(cmd("redis-1-prepare").inputs.delete).toBeUndefined();

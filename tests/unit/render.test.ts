@@ -3,7 +3,7 @@ import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { parseClusterConfig } from "../../src/config";
 import {
-    renderRedisConf, renderRedisUnit, renderSentinelConf, renderSentinelUnit, renderSysctl, renderThpTmpfiles,
+    renderRedisConf, renderRedisUnit, renderSentinelConf, renderSentinelUnit, renderStartGuardDropIn, renderSysctl, renderThpTmpfiles,
 } from "../../src/render";
 import { HOSTS, REDIS_PASSWORD, raw, rawWithSecrets } from "./fixtures";
 
@@ -98,6 +98,23 @@ describe("rendering", () => {
         expect(text).toContain("save 3600 1 300 100 60 10000\n");
         const noRdb = parseClusterConfig(raw({ persistence: JSON.stringify({ aof: true, rdb: false }) }));
         expect(renderRedisConf(noRdb, noRdb.hosts[0])).toContain('save ""\n');
+    });
+
+    it("renders each host's own persistence; a node without it gets the start guard's drop-in, every Sentinel the reboot period", () => {
+        const c = parseClusterConfig(raw({ hosts: JSON.stringify([
+            { ...HOSTS[0], persistence: { aof: false, rdb: false } }, { ...HOSTS[1], persistence: { appendfsync: "always" } }, HOSTS[2],
+        ]) }));
+        const off = renderRedisConf(c, c.hosts[0]);
+        expect(off).toContain('save ""\nappendonly no\n');
+        expect(renderRedisConf(c, c.hosts[1])).toContain("save 3600 1 300 100 60 10000\nappendonly yes\n");
+        expect(renderRedisConf(c, c.hosts[1])).toContain("appendfsync always\n");
+        expect(renderRedisConf(c, c.hosts[2])).toContain("appendfsync everysec\n");
+        golden("redis-server-guard.conf", renderStartGuardDropIn(c.hosts[0]));
+        // down-after-milliseconds (5000 here); 0 (off) while every node keeps its data.
+        for (const h of c.hosts) expect(renderSentinelConf(c, h)).toContain("sentinel master-reboot-down-after-period mymaster 5000\n");
+        expect(renderSentinelConf(cfg, replica)).toContain("sentinel master-reboot-down-after-period mymaster 0\n");
+        // The unit itself is the same as a node that keeps its data: the drop-in adds the guard.
+        expect(renderRedisUnit(c, c.hosts[0])).toBe(renderRedisUnit(cfg, master));
     });
 
     it("announces the NAT address when one is given", () => {
