@@ -7,7 +7,7 @@ import * as path from "path";
 import { afterAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
 import * as os from "os";
-import { ROOT, Stack, run, testHosts } from "./lib";
+import { ROOT, Stack, onHost, run, testHosts } from "./lib";
 
 const dir = path.join(ROOT, "tests", "e2e", "plumbing");
 const stack = new Stack("plumbing", dir);
@@ -53,5 +53,27 @@ describe("plumbing: engine, provider and test hosts", () => {
         expect(JSON.parse(stack.pulumi(["stack", "export"]).stdout).deployment.resources ?? []).toEqual([]);
         const version = run("pulumi", ["version"]).stdout.trim();
         expect(version).toMatch(/^v3\.\d+\.\d+/);
+    });
+
+    it("boots an independent set of test hosts beside the first (SENTINEL_TESTHOSTS_SET), which cannot reach it", () => {
+        const th = testHosts();
+        const testhosts = path.join(ROOT, "harness", "testhosts.sh");
+        const env = { SENTINEL_TESTHOSTS_SET: "3" };
+        try {
+            run(testhosts, ["up", "1"], { env });
+            const file = /TESTHOSTS_JSON=(\S+)/.exec(run(testhosts, ["env"], { env }).stdout)?.[1]?.replace(/^'|'$/g, "");
+            expect(file).toBe("/run/sentinel-testhosts-s3/hosts.json");
+            const other = JSON.parse(fs.readFileSync(file!, "utf8"));
+            expect(other.hosts.map((h: { name: string; address: string }) => `${h.name} ${h.address}`)).toEqual(["host1 198.18.3.11"]);
+            expect(run(testhosts, ["ssh", "1", "hostname -I"], { env }).stdout.trim()).toBe("198.18.3.11");
+            // Nothing routes between the sets: set 3's host cannot open set 0's host1 sshd.
+            const probe = `timeout 3 bash -c 'exec 3<>/dev/tcp/${th.hosts[0].address}/22' 2>/dev/null && echo reached || echo unreachable`;
+            expect(run(testhosts, ["ssh", "1", probe], { env }).stdout.trim()).toBe("unreachable");
+        } finally {
+            run(testhosts, ["down"], { env });
+        }
+        // Taking set 3 down left this run's hosts as they were.
+        expect(onHost(1, "hostname -I").stdout.trim()).toBe(th.hosts[0].address);
+        expect(fs.existsSync("/run/sentinel-testhosts-s3")).toBe(false);
     });
 });
