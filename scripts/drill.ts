@@ -31,6 +31,7 @@ import { REDIS_UNIT, hostContext } from "../src/host/layout";
 import { HostScript, asRoot, commandLine, shq } from "../src/host/script";
 import { userSecret } from "../src/host/secrets";
 import * as verbs from "../src/host/verbs";
+import { hostOfMaster } from "../src/host-drill";
 import { LoadReport, runLoadDrill } from "../src/load-drill";
 import { PartitionReport, runPartitionDrill } from "../src/partition-drill";
 
@@ -132,12 +133,7 @@ async function main() {
         ...writerLogin(cfg, secrets, user, stack),
         sentinelPassword: secrets.sentinelPassword || secrets.redisPassword,
     };
-    const hostAt = (master: string): HostSpec => {
-        const ip = master.slice(0, master.lastIndexOf(":"));
-        const host = cfg.hosts.find((h) => h.announceAddress === ip);
-        if (!host) throw new Error(`the Sentinels name ${master} as master, which is no host of stack ${stack}`);
-        return host;
-    };
+    const hostAt = (master: string): HostSpec => hostOfMaster(cfg.hosts, master);
     const hostWriter = user ? { user, secret: userSecret(user) } : { user: "default", secret: "REDIS_PASSWORD" };
     const start = (host: HostSpec, script: HostScript, onLine: (l: string) => void) => startOnHost(host, login, commandLine(host.sshUser, script), onLine);
     if (mode === "load") {

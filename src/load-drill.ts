@@ -6,11 +6,9 @@
  * as fast as it takes writes (sh/bin/drill-load.sh on the master's host) and
  * reports every refusal (NOREPLICAS) and the replicas' lag as the master saw it.
  */
-import { HostSpec } from "./config";
-import { DrillTarget, masterAddress } from "./drill";
-import { HostContext } from "./host/layout";
+import { masterAddress } from "./drill";
+import { HostDrillOptions, hostOfMaster } from "./host-drill";
 import * as verbs from "./host/verbs";
-import { StartScript } from "./partition-drill";
 
 export interface LoadReport {
     /** "ip:port" of the master written to. */
@@ -49,23 +47,13 @@ export function parseLoadOutput(lines: readonly string[]): LoadReport {
     };
 }
 
-export interface LoadDrillOptions {
-    readonly target: DrillTarget;
-    readonly hosts: readonly HostSpec[];
-    readonly ctx: HostContext;
-    /** The data nodes' user the load writes as, and the host secret with its password. */
-    readonly writer: { readonly user: string; readonly secret: string };
-    readonly seconds: number;
-    readonly start: StartScript;
-}
-
 /** Keys the load cycles through, their size and lifetime: about 11 MB per node, gone 2 minutes after the drill. */
 export const LOAD_SHAPE = { keys: 100_000, valueBytes: 100, ttlSeconds: 120 } as const;
 
-export async function runLoadDrill(o: LoadDrillOptions): Promise<LoadReport> {
+/** Loads the master (from its own host) for o.seconds. */
+export async function runLoadDrill(o: HostDrillOptions): Promise<LoadReport> {
     const master = await masterAddress(o.target);
-    const host = o.hosts.find((h) => h.announceAddress === master.slice(0, master.lastIndexOf(":")));
-    if (!host) throw new Error(`the Sentinels name ${master} as master, which is no host of this stack`);
+    const host = hostOfMaster(o.hosts, master);
     const lines: string[] = [];
     const code = await o.start(host, verbs.drillLoad(o.ctx, {
         writerUser: o.writer.user, writerSecret: o.writer.secret, keyPrefix: `drill:load:${Date.now()}`,

@@ -12,7 +12,7 @@
 import Redis from "ioredis";
 import { HostSpec } from "./config";
 import { DrillTarget, masterAddress, ready, sentinelAwareClient } from "./drill";
-import { HostContext } from "./host/layout";
+import { HostDrillOptions, StartScript, addressOf as hostOf, hostOfMaster } from "./host-drill";
 import { HostScript } from "./host/script";
 import * as verbs from "./host/verbs";
 
@@ -105,19 +105,8 @@ export function oldMasterWindow(lines: readonly WriterLine[], cutAt: number, old
     return { seconds: after.length ? (after[after.length - 1].at - cutAt) / 1000 : 0, count: after.length };
 }
 
-/** Starts a host script on a host and hands its output over line by line (drill-ssh.ts over SSH). */
-export type StartScript = (host: HostSpec, script: HostScript, onLine: (line: string) => void) => { readonly done: Promise<number>; stop(): void };
-
-export interface PartitionDrillOptions {
-    /** How the drill machine reaches the Sentinels and the master (the final check of every write). */
-    readonly target: DrillTarget;
-    readonly hosts: readonly HostSpec[];
-    readonly ctx: HostContext;
-    /** The data nodes' user the writers on the hosts write as, and the host secret with its password. */
-    readonly writer: { readonly user: string; readonly secret: string };
-    /** How long the master's host stays cut off. */
-    readonly seconds: number;
-    readonly start: StartScript;
+/** HostDrillOptions.seconds: how long the master's host stays cut off. */
+export interface PartitionDrillOptions extends HostDrillOptions {
     /** Progress lines for the operator. */
     readonly log: (line: string) => void;
     /** How long to wait for the cluster to heal after the cut ends. Default 120 s. */
@@ -127,7 +116,6 @@ export interface PartitionDrillOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The writers' keys expire after an hour: the drill deletes them, an interrupted drill cannot. */
 export const WRITER_KEY_TTL_SECONDS = 3600;
-const hostOf = (addr: string) => addr.slice(0, addr.lastIndexOf(":"));
 
 /** Runs a host script to its end; its lines, or an error with them. */
 async function runScript(start: StartScript, host: HostSpec, script: HostScript): Promise<string[]> {
@@ -178,8 +166,7 @@ async function healedMaster(t: DrillTarget, nodes: readonly string[]): Promise<s
 export async function runPartitionDrill(o: PartitionDrillOptions): Promise<PartitionReport> {
     const t = o.target;
     const masterBefore = await masterAddress(t);
-    const isolated = o.hosts.find((h) => h.announceAddress === hostOf(masterBefore));
-    if (!isolated) throw new Error(`the Sentinels name ${masterBefore} as master, which is no host of this stack`);
+    const isolated = hostOfMaster(o.hosts, masterBefore);
     const other = o.hosts.find((h) => h !== isolated);
     if (!other) throw new Error("the partition drill needs at least two hosts");
     const peers = [...new Set(o.hosts.filter((h) => h !== isolated).flatMap((h) => [h.address, h.announceAddress]))];

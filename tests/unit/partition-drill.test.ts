@@ -9,8 +9,11 @@ import * as os from "os";
 import * as path from "path";
 import { beforeEach, describe, expect, it } from "vitest";
 import * as verbs from "../../src/host/verbs";
+import { parseClusterConfig } from "../../src/config";
+import { hostOfMaster } from "../../src/host-drill";
 import { parseLoadOutput } from "../../src/load-drill";
 import { WriterLine, oldMasterWindow, parseWriterLine, writerReport } from "../../src/partition-drill";
+import { raw } from "./fixtures";
 import { TEST_SECRETS, fakeCliPrelude, runScript, testContext, writeSecrets } from "./host-scripts";
 
 let dir: string;
@@ -202,5 +205,13 @@ describe("partition report", () => {
             host: "host1", besideOldMaster: true, acknowledged: 8, lost: 2,
             ratePerSecond: 7 / 2, peakRatePerSecond: 5, longestPauseSeconds: 4, errors: { NOREPLICAS: 1, timed: 1 },
         });
+    });
+});
+
+describe("the drills find the master's host", () => {
+    const hosts = parseClusterConfig(raw()).hosts;
+    it("by the address the Sentinels name, or fail naming it", () => {
+        expect(hostOfMaster(hosts, `${hosts[1].announceAddress}:6379`)).toBe(hosts[1]);
+        expect(() => hostOfMaster(hosts, "192.0.2.99:6379")).toThrow("the Sentinels name 192.0.2.99:6379 as master, which is no host of this stack");
     });
 });
