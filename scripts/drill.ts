@@ -98,14 +98,14 @@ function printPartition(r: PartitionReport): void {
         `  writer on ${x.host} (${x.besideOldMaster ? "beside the old master" : "elsewhere"}): ${x.acknowledged} acknowledged (${x.ratePerSecond.toFixed(0)}/s before the cut), ` +
         `${x.lost} lost, longest pause ${x.longestPauseSeconds.toFixed(2)} s, failed: ${Object.entries(x.errors).map(([k, n]) => `${k} x${n}`).join(", ") || "none"}`;
     console.log(`drill (partition) on stack ${stack}`);
-    console.log(`  master before:                      ${r.masterBefore} (${r.isolatedHost}, cut off for ${r.partitionSeconds} s with ${r.tool})`);
-    console.log(`  master after:                       ${r.masterAfter}`);
-    console.log(`  the other side named a new master:  ${r.secondsToNewMaster === null ? "no (not within the cut)" : `after ${r.secondsToNewMaster.toFixed(1)} s`}`);
-    console.log(`  old master acknowledged writes for: ${r.oldMasterAcknowledgedForSeconds.toFixed(2)} s after the cut (${r.acknowledgedAfterCutByOldMaster} writes)`);
-    console.log(`  healed (one master, all replicating): ${r.secondsToHealed.toFixed(1)} s after the cut ended`);
+    console.log(`  master before:                        ${r.masterBefore} (${r.isolatedHost}, cut off for ${r.partitionSeconds} s with ${r.tool})`);
+    console.log(`  master after:                         ${r.masterAfter}`);
+    console.log(`  the other side named a new master:    ${r.secondsToNewMaster === null ? "no (not within the cut)" : `after ${r.secondsToNewMaster.toFixed(1)} s`}`);
+    console.log(`  old master acknowledged writes for:   ${r.oldMasterAcknowledgedForSeconds.toFixed(2)} s after the cut (${r.acknowledgedAfterCutByOldMaster} writes)`);
+    console.log(`  one master, every node replicating:   ${r.secondsToHealed.toFixed(1)} s after the cut ended`);
     for (const x of r.writers) console.log(w(x));
-    console.log(`  writes acknowledged:                ${r.writesAcknowledged}`);
-    console.log(`  acknowledged writes lost:           ${r.writesLost}`);
+    console.log(`  writes acknowledged:                  ${r.writesAcknowledged}`);
+    console.log(`  acknowledged writes lost:             ${r.writesLost}`);
 }
 
 async function main() {

@@ -44,7 +44,7 @@ export interface WriterReport {
     readonly peakRatePerSecond: number;
     /** Longest time between two acknowledged writes, in seconds. */
     readonly longestPauseSeconds: number;
-    /** Failed writes by kind (first word of the error, e.g. NOREPLICAS). */
+    /** Failed writes by kind (errorKind: NOREPLICAS, or the message of a timeout). */
     readonly errors: Readonly<Record<string, number>>;
 }
 
@@ -59,10 +59,10 @@ export interface PartitionReport {
     readonly secondsToNewMaster: number | null;
     /**
      * How long after the cut the old master still acknowledged writes of the writer
-     * beside it (both times from that host's clock); 0 if it acknowledged none.
+     * beside it while cut off (times from that host's clock); 0 if it acknowledged none.
      */
     readonly oldMasterAcknowledgedForSeconds: number;
-    /** Writes the old master acknowledged after the cut. */
+    /** Writes the old master acknowledged while cut off. */
     readonly acknowledgedAfterCutByOldMaster: number;
     /** From the heal until every Sentinel named one master and every other node replicated from it. */
     readonly secondsToHealed: number;
@@ -71,13 +71,19 @@ export interface PartitionReport {
     readonly writesLost: number;
 }
 
+/** A Redis error's code (NOREPLICAS, READONLY, ...), or the message itself, shortened, for anything else (timeouts). */
+export function errorKind(message: string): string {
+    const code = /^[A-Z][A-Z_]+(?= |$)/.exec(message)?.[0];
+    return code ?? (message.slice(0, 40) || "error");
+}
+
 /** A writer's report from its lines, the cut (writer's clock, beside only) and the writes found missing. */
 export function writerReport(host: string, besideOldMaster: boolean, lines: readonly WriterLine[], cutAt: number, missing: ReadonlySet<number>): WriterReport {
     const acks = lines.filter((l) => l.kind === "ack");
     let pause = 0;
     for (let k = 1; k < acks.length; k++) pause = Math.max(pause, acks[k].at - acks[k - 1].at);
     const errors: Record<string, number> = {};
-    for (const l of lines) if (l.kind === "err") { const w = l.detail.split(" ")[0] || "error"; errors[w] = (errors[w] ?? 0) + 1; }
+    for (const l of lines) if (l.kind === "err") { const k = errorKind(l.detail); errors[k] = (errors[k] ?? 0) + 1; }
     // The rate over the last (up to) 3 s before the cut, by the writer's own clock.
     const before = acks.filter((a) => a.at <= cutAt);
     const from = before.length ? Math.max(before[0].at, cutAt - 3000) : cutAt;
@@ -99,9 +105,12 @@ export function writerReport(host: string, besideOldMaster: boolean, lines: read
     };
 }
 
-/** The old master's acknowledgements after the cut, from the lines of the writer beside it. */
-export function oldMasterWindow(lines: readonly WriterLine[], cutAt: number, oldMasterHost: string): { seconds: number; count: number } {
-    const after = lines.filter((l) => l.kind === "ack" && l.at > cutAt && l.detail === oldMasterHost);
+/**
+ * The old master's acknowledgements while its host was cut off (after cutAt, up
+ * to healedAt, both by that host's clock), from the lines of the writer beside it.
+ */
+export function oldMasterWindow(lines: readonly WriterLine[], cutAt: number, healedAt: number, oldMasterHost: string): { seconds: number; count: number } {
+    const after = lines.filter((l) => l.kind === "ack" && l.at > cutAt && l.at <= healedAt && l.detail === oldMasterHost);
     return { seconds: after.length ? (after[after.length - 1].at - cutAt) / 1000 : 0, count: after.length };
 }
 
@@ -212,7 +221,9 @@ export async function runPartitionDrill(o: PartitionDrillOptions): Promise<Parti
             }
             await sleep(200);
         }
-        await runScript(o.start, isolated, verbs.heal(o.ctx));
+        const healLines = await runScript(o.start, isolated, verbs.heal(o.ctx));
+        const healedOnHost = Number(/^healed-at (\d+)/.exec(healLines.find((l) => l.startsWith("healed-at")) ?? "")?.[1]);
+        if (!healedOnHost) throw new Error(`heal on ${isolated.name} printed no healed-at line: ${healLines.join(" | ")}`);
         const healedAt = Date.now();
         o.log(`${isolated.name} reconnected after ${((healedAt - cutLocal) / 1000).toFixed(1)} s; waiting for one master with every node replicating`);
         const healDeadline = healedAt + (o.healTimeoutSeconds ?? 120) * 1000;
@@ -255,7 +266,7 @@ export async function runPartitionDrill(o: PartitionDrillOptions): Promise<Parti
         // hosts' clocks are assumed synchronised (NTP) to well under the 3 s it looks at.
         const reports = writers.map((w) => writerReport(w.host.name, w.host === isolated, w.lines, cutAt, missing.get(w.host.name)!));
         const beside = writers[0];
-        const window = oldMasterWindow(beside.lines, cutAt, isolated.announceAddress);
+        const window = oldMasterWindow(beside.lines, cutAt, healedOnHost, isolated.announceAddress);
         return {
             masterBefore, masterAfter, isolatedHost: isolated.name, partitionSeconds: o.seconds, tool: cut[2],
             secondsToNewMaster,

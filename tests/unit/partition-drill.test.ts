@@ -192,10 +192,12 @@ describe("partition report", () => {
         expect(parseWriterLine("Warning: something")).toBeUndefined();
     });
 
-    it("counts what the old master acknowledged after the cut, from the writer beside it", () => {
-        const lines = [ack(0, 900), ack(1, 1000), ack(2, 1500), ack(3, 2900), err(4, 3000, "NOREPLICAS x"), ack(5, 9000, "10.0.0.2")];
-        expect(oldMasterWindow(lines, 1000, "10.0.0.1")).toEqual({ seconds: 1.9, count: 2 });
-        expect(oldMasterWindow(lines, 5000, "10.0.0.1")).toEqual({ seconds: 0, count: 0 });
+    it("counts what the old master acknowledged while cut off, from the writer beside it", () => {
+        const lines = [ack(0, 900), ack(1, 1000), ack(2, 1500), ack(3, 2900), err(4, 3000, "NOREPLICAS x"), ack(5, 9000, "10.0.0.2"), ack(6, 9500)];
+        expect(oldMasterWindow(lines, 1000, 8000, "10.0.0.1")).toEqual({ seconds: 1.9, count: 2 });
+        expect(oldMasterWindow(lines, 5000, 8000, "10.0.0.1")).toEqual({ seconds: 0, count: 0 });
+        // A cut too short for a failover: the master goes on acknowledging after the heal, which is not the window.
+        expect(oldMasterWindow(lines, 1000, 2000, "10.0.0.1")).toEqual({ seconds: 0.5, count: 1 });
     });
 
     it("reports a writer's losses, errors by kind, longest pause, rate before the cut and peak rate", () => {
@@ -203,7 +205,7 @@ describe("partition report", () => {
         const r = writerReport("host1", true, lines, 2000, new Set([5, 6, 7]));
         expect(r).toEqual({
             host: "host1", besideOldMaster: true, acknowledged: 8, lost: 2,
-            ratePerSecond: 7 / 2, peakRatePerSecond: 5, longestPauseSeconds: 4, errors: { NOREPLICAS: 1, timed: 1 },
+            ratePerSecond: 7 / 2, peakRatePerSecond: 5, longestPauseSeconds: 4, errors: { NOREPLICAS: 1, "timed out after 1 s": 1 },
         });
     });
 });
