@@ -10,6 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DrillTarget, ready, runDrill, sentinelAwareClient } from "../../src/drill";
+import { PartitionReport } from "../../src/partition-drill";
 import { RunResult, Stack, run, runAsync, waitFor } from "./lib";
 
 const stack = new Stack("docker-e2e");
@@ -119,6 +120,18 @@ describe("local Docker stack: containers made by the docker provider, a verified
         expect(drill.stdout).toMatch(/acknowledged writes lost: +0$/m);
         // The key is a secret output: masked unless asked for.
         expect(stack.pulumi(["stack", "output", "dockerSshPrivateKey"]).stdout.trim()).toBe("[secret]");
+    });
+
+    it("runs the partition drill on the containers: the master's container cut off by its own nftables rules, losses within the bound", async () => {
+        const out = await runAsync("node", ["scripts/run-ts.js", "scripts/drill.ts", "--stack", stack.name, "--mode", "partition", "--seconds", "8", "--json"]);
+        const r = JSON.parse(out.stdout.trim().split("\n").pop()!) as PartitionReport;
+        const beside = r.writers.find((w) => w.besideOldMaster)!;
+        console.log(`measured: partition drill on the local Docker stack (8 s): old master acknowledged for ${r.oldMasterAcknowledgedForSeconds.toFixed(2)} s, ` +
+            `${beside.lost} of ${beside.acknowledged} lost beside it, new master after ${r.secondsToNewMaster} s, whole again ${r.secondsToHealed.toFixed(1)} s after the cut`);
+        expect(r.tool).toBe("nft");
+        expect(r.masterAfter).not.toBe(r.masterBefore);
+        expect(r.oldMasterAcknowledgedForSeconds).toBeLessThanOrEqual(3);
+        expect(r.writers.find((w) => !w.besideOldMaster)!.lost).toBe(0);
     });
 
     it("changes nothing on a second up", () => {
