@@ -112,7 +112,7 @@ export class DataNode extends pulumi.ComponentResource {
             }), {
                 stdin: pulumi.secret(pulumi.output(args.tlsKey).apply((k) => `${k.trim()}\n`)),
                 delete: `rm -f ${[files.ca, files.cert, files.key, ctx.redisCli].map(shq).join(" ")}`,
-                dependsOn: [prepare, this.install],
+                dependsOn: [prepare, this.install, this.secrets],
             });
         }
         const tlsReady = this.tls ? [this.tls] : [];
@@ -137,7 +137,8 @@ export class DataNode extends pulumi.ComponentResource {
         const guardStep = guard === undefined ? [] : [hostStep("start-guard", s, verbs.installGuard(ctx, { dropIn: guardDropIn, dropInText: guard.dropIn }), {
             stdin: guard.script,
             delete: `rm -f ${[START_GUARD.script, START_GUARD.marker, START_GUARD.override, guardDropIn].map(shq).join(" ")} && systemctl daemon-reload`,
-            dependsOn: [prepare],
+            // With TLS the guard runs the TLS wrapper (put-tls writes it, or refuses the host).
+            dependsOn: [prepare, ...tlsReady],
         })];
 
         this.steps = [prepare, this.secrets, this.install, ...tlsReady, conf, unit, ...guardStep];

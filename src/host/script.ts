@@ -57,7 +57,7 @@ const VERBS: Readonly<Record<Verb, { readonly libs: readonly Lib[]; readonly con
         context: ["secretsFile", "sentinelPort", "masterName", "writeTimeoutSeconds", "writeRetrySeconds"] },
     "drill-load": { libs: ["secrets", "redis", "deadline"], context: ["secretsFile", "sentinelPort", "masterName"] },
     "install-guard": { libs: [], context: ["startGuardScript", "startGuardMarker", "startGuardOverride", "redisUnit"] },
-    "put-tls": { libs: [], context: ["redisCli", "redisConf", "serviceUser"] },
+    "put-tls": { libs: ["secrets", "redis"], context: ["redisCli", "redisConf", "serviceUser", "secretsFile", "pendingDir", "redisPort", "redisUnit", "sentinelUnit"] },
     // Not run by the deployer: the file systemd runs before redis-server (install-guard puts it there).
     "start-guard": { libs: ["secrets", "redis", "deadline"], context: ["secretsFile", "redisConf", "serviceUser", "masterName", "redisPort",
         "configLockTimeout", "startGuardMarker", "startGuardOverride", "startGuardTimeout", "startGuardPollSeconds"] },

@@ -2,14 +2,16 @@
  * TLS on every link (tls.enabled), end to end: a cluster deployed with the
  * certificates harness/make-certs.sh makes (a test CA, a certificate per host
  * naming its IP), verified over TLS; ioredis through the Sentinels over TLS; the
- * plaintext ports closed; a failover over TLS; a no-op up; a running plaintext
- * cluster refused.
+ * plaintext ports closed; a failover over TLS; a no-op up; renewed certificates
+ * applied while a client writes; a running plaintext cluster refused.
  */
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as tls from "tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DrillTarget, ready, runDrill, sentinelAwareClient } from "../../src/drill";
+import { DrillTarget, describeErrors, ready, recordWrites, runDrill, sentinelAwareClient } from "../../src/drill";
 import { ROOT, Stack, TestHosts, configureCluster, freshHosts, hostEntries, onHost, onHostAsync, run, waitFor } from "./lib";
 import { servicePids } from "./probe";
 
@@ -27,6 +29,16 @@ const pids = (): Record<string, string> => Object.assign({}, ...[1, 2, 3].map(se
 function tlsCli(i: number, args: string, port = 6379, pw = PASSWORD): string {
     return onHost(i, `REDISCLI_AUTH='${pw}' /opt/redis-${version}/bin/redis-cli --tls --cacert /etc/redis/tls-ca.crt ` +
         `-h ${th.hosts[i - 1].address} -p ${port} ${args}`).stdout.trim();
+}
+/** The sha256 fingerprint of the certificate the server at address:port presents. */
+function servedFingerprint(address: string, port: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const socket = tls.connect({ host: address, port, ca }, () => {
+            resolve(socket.getPeerCertificate().fingerprint256);
+            socket.end();
+        });
+        socket.on("error", reject);
+    });
 }
 const target = (): DrillTarget => ({
     sentinels: th.hosts.slice(0, 3).map((h) => ({ host: h.address, port: 26379 })),
@@ -136,6 +148,38 @@ describe("TLS on every link", () => {
             const info = tlsCli(stopped, "INFO replication");
             return /^role:slave/m.test(info) && /^master_link_status:up/m.test(info) && info.includes(`master_host:${newMaster}`) ? true : undefined;
         }, 90_000, 1000);
+    });
+
+    it("applies renewed certificates and keys while a client writes: data nodes live (no restart), Sentinels one at a time", async () => {
+        const hosts = hostEntries(th, 3);
+        // Same CA, a new certificate and key per host.
+        run(path.join(ROOT, "harness", "make-certs.sh"), [certDir, ...hosts.map((h) => h.address)]);
+        for (const h of hosts) {
+            stack.pulumi(["config", "set", "--path", `tls.certs.${h.name}`], { input: fs.readFileSync(path.join(certDir, `${h.address}.crt`), "utf8") });
+            stack.pulumi(["config", "set", "--secret", "--path", `tlsKeys.${h.name}`], { input: fs.readFileSync(path.join(certDir, `${h.address}.key`), "utf8") });
+        }
+        const before = pids();
+        let seconds = 0;
+        const record = await recordWrites(target(), async () => { seconds = (await stack.upAsync()).seconds; });
+        console.log(`measured: certificate renewal (pulumi up ${seconds.toFixed(1)} s) with a writer: ${record.writesAcknowledged} writes acknowledged, ` +
+            `${record.writesLost} lost, longest write pause ${record.writePauseSeconds} s; errors: ${describeErrors(record.errors)}`);
+        expect(record.writesLost).toBe(0);
+        const after = pids();
+        for (const i of [1, 2, 3]) {
+            expect(after[`host${i}/redis-server`]).toBe(before[`host${i}/redis-server`]);
+            expect(after[`host${i}/redis-sentinel`]).not.toBe(before[`host${i}/redis-sentinel`]);
+            const want = new crypto.X509Certificate(fs.readFileSync(path.join(certDir, `${th.hosts[i - 1].address}.crt`))).fingerprint256;
+            expect(await servedFingerprint(th.hosts[i - 1].address, 6379)).toBe(want);
+            expect(await servedFingerprint(th.hosts[i - 1].address, 26379)).toBe(want);
+        }
+        const w = await ready(sentinelAwareClient(target()));
+        try {
+            await w.set("tls:renewed", "yes");
+            expect(await w.get("tls:renewed")).toBe("yes");
+        } finally {
+            w.disconnect();
+        }
+        stack.up(["--expect-no-changes"]);
     });
 
     it("refuses to turn TLS on for a running plaintext cluster before anything on it changes", () => {

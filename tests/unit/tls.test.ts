@@ -15,7 +15,7 @@ import * as verbs from "../../src/host/verbs";
 import { planCluster } from "../../src/plan";
 import { renderRedisConf, renderSentinelConf } from "../../src/render";
 import { HOSTS, problems, raw, rawTls, testCerts } from "./fixtures";
-import { runScript, testContext } from "./host-scripts";
+import { fakeCliPrelude, runScript, testContext, writeSecrets } from "./host-scripts";
 
 const { ca: CA, certs, keys, read } = testCerts();
 const NOW = new Date();
@@ -159,6 +159,9 @@ describe("a TLS host", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "put-tls-"));
         try {
             fs.writeFileSync(path.join(dir, "redis.conf"), "port 6379\n");
+            // No unit runs (a first install): nothing to reload.
+            fs.mkdirSync(path.join(dir, "bin"));
+            fs.writeFileSync(path.join(dir, "bin", "systemctl"), "#!/bin/sh\nexit 3\n", { mode: 0o755 });
             const ctx = testContext(dir, { redisCli: path.join(dir, "redis-cli-tls") }, cfg);
             const inputs = {
                 tlsCa: CA.trim(), tlsCert: certs["redis-1"].trim(), caFile: path.join(dir, "ca.crt"), certFile: path.join(dir, "tls.crt"),
@@ -167,7 +170,7 @@ describe("a TLS host", () => {
             const refused = runScript(verbs.putTls(ctx, inputs), dir, keys["redis-1"]);
             expect(refused.code).toBe(1);
             expect(refused.err).toContain("has no tls-port, so this host runs a plaintext cluster; tls.enabled cannot switch a running cluster to TLS yet");
-            expect(fs.readdirSync(dir)).toEqual(["redis.conf"]);
+            expect(fs.readdirSync(dir).sort()).toEqual(["bin", "redis.conf"]);
 
             fs.writeFileSync(path.join(dir, "redis.conf"), "port 0\ntls-port 6379\n");
             const done = runScript(verbs.putTls(ctx, inputs), dir, keys["redis-1"]);
@@ -177,6 +180,42 @@ describe("a TLS host", () => {
             expect((fs.statSync(path.join(dir, "redis-cli-tls")).mode & 0o777).toString(8)).toBe("755");
             expect(fs.readFileSync(path.join(dir, "tls.crt"), "utf8")).toBe(`${certs["redis-1"].trim()}\n`);
             expect(runScript(verbs.putTls(ctx, inputs), dir, keys["redis-1"]).out).toContain(`${path.join(dir, "tls.key")}: up to date`);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("put-tls loads a renewed certificate into the running data node live (CONFIG SET) and marks the Sentinel for the rolling restart", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "put-tls-renew-"));
+        try {
+            fs.writeFileSync(path.join(dir, "redis.conf"), "port 0\ntls-port 6379\n");
+            writeSecrets(dir);
+            fs.mkdirSync(path.join(dir, "bin"));
+            // Both units run.
+            fs.writeFileSync(path.join(dir, "bin", "systemctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+            const log = path.join(dir, "cli.log");
+            const ctx = testContext(dir, { redisCli: path.join(dir, "redis-cli-tls") }, cfg);
+            const inputs = (cert: string) => ({
+                tlsCa: CA.trim(), tlsCert: cert.trim(), caFile: path.join(dir, "ca.crt"), certFile: path.join(dir, "tls.crt"),
+                keyFile: path.join(dir, "tls.key"), cliWrapper: `${fakeCliPrelude(log)}echo OK\n`,
+            });
+            const first = runScript(verbs.putTls(ctx, inputs(certs["redis-1"])), dir, keys["redis-1"]);
+            expect(first.code).toBe(0);
+            fs.rmSync(path.join(dir, "pending"), { recursive: true, force: true });
+            fs.writeFileSync(log, "");
+            // Unchanged files: nothing is reloaded, nothing restarts.
+            const same = runScript(verbs.putTls(ctx, inputs(certs["redis-1"])), dir, keys["redis-1"]);
+            expect(same.code).toBe(0);
+            expect(fs.readFileSync(log, "utf8")).toBe("");
+            expect(fs.existsSync(path.join(dir, "pending"))).toBe(false);
+
+            const renewed = runScript(verbs.putTls(ctx, inputs(certs["redis-2"])), dir, keys["redis-2"]);
+            expect(renewed.code).toBe(0);
+            expect(fs.readFileSync(log, "utf8")).toBe(`USER=deployer AUTH=d-pass-0123456789abc -h 127.0.0.1 -p 6379 CONFIG SET ` +
+                `tls-cert-file ${path.join(dir, "tls.crt")} tls-key-file ${path.join(dir, "tls.key")} tls-ca-cert-file ${path.join(dir, "ca.crt")}\n`);
+            expect(renewed.out).toContain("redis-server: certificates loaded live (CONFIG SET)");
+            expect(renewed.out).toContain("redis-sentinel: restart pending: a Sentinel cannot load new certificates live");
+            expect(fs.readdirSync(path.join(dir, "pending"))).toEqual(["redis-sentinel"]);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
