@@ -41,7 +41,7 @@ export function run(
     });
     const res = { stdout: r.stdout ?? "", stderr: r.stderr ?? "", code: r.status ?? -1, seconds: (Date.now() - started) / 1000 };
     if (res.code !== 0 && !opts.allowFail) {
-        throw new Error(`${cmd} ${args.join(" ")} failed (${res.code}${r.error ? `, ${r.error.message}` : ""}):\n${res.stdout.slice(-4000)}\n${res.stderr.slice(-4000)}`);
+        throw new Error(`${cmd} ${args.join(" ")} failed (${res.code}${r.error ? `, ${r.error.message}` : ""}):\n${res.stdout.slice(-12000)}\n${res.stderr.slice(-4000)}`);
     }
     return res;
 }

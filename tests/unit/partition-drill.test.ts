@@ -130,11 +130,12 @@ case "$*" in
     if [ "$n" = 3 ]; then echo "NOREPLICAS Not enough good replicas to write."; else echo OK; fi ;;
 esac
 `, { mode: 0o755 });
-        const r = runScript(verbs.drillWriter(testContext(dir), { writerUser: "default", writerSecret: "REDIS_PASSWORD", keyPrefix: "drill:p:h1", keyTtl: 3600, maxSeconds: 1 }), dir);
+        const r = runScript(verbs.drillWriter(testContext(dir), { writerUser: "default", writerSecret: "REDIS_PASSWORD", keyPrefix: "drill:p:h1", keyTtl: 3600, maxSeconds: 2 }), dir);
         expect(r.err).toBe("");
         expect(r.code).toBe(0);
         const lines = r.out.trim().split("\n").map(parseWriterLine);
-        expect(lines.length).toBeGreaterThan(5);
+        // At least the refused third write and one after it (a loaded machine forks slowly: 2 s leaves room).
+        expect(lines.length).toBeGreaterThanOrEqual(4);
         expect(lines[0]).toMatchObject({ kind: "ack", n: 0, detail: "10.0.0.1" });
         expect(lines[2]).toMatchObject({ kind: "err", n: 2, detail: "NOREPLICAS Not enough good replicas to write." });
         const cli = fs.readFileSync(cliLog, "utf8").trim().split("\n");
