@@ -181,6 +181,7 @@ export async function runPartitionDrill(o: PartitionDrillOptions): Promise<Parti
     const peers = [...new Set(o.hosts.filter((h) => h !== isolated).flatMap((h) => [h.address, h.announceAddress]))];
     const nodes = o.hosts.map((h) => `${h.announceAddress}:${o.ctx.redisPort}`);
     const prefix = `drill:partition:${Date.now()}`;
+    const healTimeoutSeconds = o.healTimeoutSeconds ?? 120;
 
     // The writers: one beside the master, one on another host. Each stops at the
     // drill's end, or by itself (maxSeconds) should the drill die.
@@ -188,7 +189,7 @@ export async function runPartitionDrill(o: PartitionDrillOptions): Promise<Parti
         const lines: WriterLine[] = [];
         const session = o.start(host, verbs.drillWriter(o.ctx, {
             writerUser: o.writer.user, writerSecret: o.writer.secret, keyPrefix: `${prefix}:${host.name}`, keyTtl: WRITER_KEY_TTL_SECONDS,
-            maxSeconds: o.seconds + (o.healTimeoutSeconds ?? 120) + 120,
+            maxSeconds: o.seconds + healTimeoutSeconds + 120,
         }), (l) => { const w = parseWriterLine(l); if (w) lines.push(w); });
         return { host, lines, session, prefix: `${prefix}:${host.name}` };
     });
@@ -226,10 +227,10 @@ export async function runPartitionDrill(o: PartitionDrillOptions): Promise<Parti
         if (!healedOnHost) throw new Error(`heal on ${isolated.name} printed no healed-at line: ${healLines.join(" | ")}`);
         const healedAt = Date.now();
         o.log(`${isolated.name} reconnected after ${((healedAt - cutLocal) / 1000).toFixed(1)} s; waiting for one master with every node replicating`);
-        const healDeadline = healedAt + (o.healTimeoutSeconds ?? 120) * 1000;
+        const healDeadline = healedAt + healTimeoutSeconds * 1000;
         let masterAfter: string | undefined;
         while (!(masterAfter = await healedMaster(t, nodes))) {
-            if (Date.now() > healDeadline) throw new Error(`the cluster did not heal within ${o.healTimeoutSeconds ?? 120} s of the cut's end`);
+            if (Date.now() > healDeadline) throw new Error(`the cluster did not heal within ${healTimeoutSeconds} s of the cut's end`);
             await sleep(250);
         }
         const secondsToHealed = (Date.now() - healedAt) / 1000;
