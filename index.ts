@@ -19,6 +19,7 @@ const cluster = new RedisSentinelCluster("redis", {
     clusterPasswords: stack.clusterPasswords,
     monitorPassword: stack.monitorPassword,
     userPasswords: stack.userPasswords,
+    tlsKeys: stack.tlsKeys,
 });
 
 // currentMaster and replicas are as verified by the last `up` that changed the

@@ -17,6 +17,13 @@
 #   REDIS_MAJOR       upstream major version to build (default 8; the e2e tier
 #                     also builds 7 to test an upgrade)
 #   REDIS_BUILD_JOBS  parallel make jobs (default: nproc)
+#   REDIS_TLS         yes|no: build with TLS (BUILD_TLS=yes, against Debian's
+#                     libssl-dev). Default yes for 8.x (the TLS e2e needs it), no
+#                     for 7.x (the upgrade test only starts from plaintext).
+#                     TLS builds are cached apart (<cache>/redis-tls), so a cached
+#                     plaintext build is never taken for a TLS one; the binaries
+#                     then need libssl3 on the host (Debian's openssh-server
+#                     already depends on it).
 #
 # Only the version (or directory) goes to stdout; progress goes to stderr, so
 #   ver=$(harness/build-redis.sh | tail -n1)
@@ -26,14 +33,16 @@
 # are written to /etc/apt/sources.list.d/sentinel-redis-src.sources (no binary
 # package ever comes from them). Debian's patches (security fixes among them) are applied
 # with dpkg-source -x; the build itself is upstream's Makefile with
-# BUILD_TLS=no USE_SYSTEMD=no BUILD_WITH_MODULES=no and the bundled jemalloc,
+# BUILD_TLS=<REDIS_TLS> USE_SYSTEMD=no BUILD_WITH_MODULES=no and the bundled jemalloc,
 # run without network access where the kernel allows it (unshare -n).
 set -euo pipefail
 
 REDIS_MAJOR=${REDIS_MAJOR:-8}
 SRC_SOURCES=/etc/apt/sources.list.d/sentinel-redis-src.sources
 OLD_SOURCES=/etc/apt/sources.list.d/sentinel-sid-src.sources   # earlier name
-MAKE_FLAGS=(BUILD_TLS=no USE_SYSTEMD=no BUILD_WITH_MODULES=no)
+if [ "$REDIS_MAJOR" -ge 8 ] 2>/dev/null; then REDIS_TLS=${REDIS_TLS:-yes}; else REDIS_TLS=${REDIS_TLS:-no}; fi
+case $REDIS_TLS in yes|no) ;; *) echo "build-redis: error: REDIS_TLS must be yes or no, not '$REDIS_TLS'" >&2; exit 1 ;; esac
+MAKE_FLAGS=(BUILD_TLS="$REDIS_TLS" USE_SYSTEMD=no BUILD_WITH_MODULES=no)
 
 log() { printf 'build-redis: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -58,7 +67,10 @@ done
 home=${HOME:-}
 [ -n "$home" ] || home=$(getent passwd "$(id -u)" | cut -d: -f6)
 cache_base=${SENTINEL_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/redis-sentinel-pulumi}
-root=$(realpath -m -- "$cache_base/redis")
+# The cache key includes the TLS flavour: plaintext builds (and those cached
+# before TLS builds existed) stay in redis/, TLS builds go to redis-tls/.
+if [ "$REDIS_TLS" = yes ]; then root=$(realpath -m -- "$cache_base/redis-tls")
+else root=$(realpath -m -- "$cache_base/redis"); fi
 
 # ---------------------------------------------------------------- cleanup --
 tmp_paths=() pids=()
@@ -183,7 +195,41 @@ smoke_test() { # dir expected_version
   wait_exit "$pid" || die "check: redis-server did not shut down"
   pids=()   # both have exited and been reaped: never signal those ids again
   [ ! -e "$t/dump.rdb" ] || die "check: server wrote dump.rdb despite --save ''"
+  [ "$REDIS_TLS" = no ] || smoke_test_tls "$dir" "$t"
   log "check: OK"
+}
+
+# A TLS build must serve TLS: a throw-away CA and loopback certificate (openssl),
+# a server with only a TLS port, PING over TLS, and a plaintext PING refused.
+smoke_test_tls() { # dir tmpdir
+  local srv=$1/redis-server cli=$1/redis-cli t=$2/tls port pid
+  command -v openssl >/dev/null 2>&1 || die "check: openssl is needed to test a TLS build"
+  mkdir -p "$t"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=smoke-ca \
+    -keyout "$t/ca.key" -out "$t/ca.crt" 2>/dev/null || die "check: openssl could not make a CA"
+  openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$t/host.key" -out "$t/host.csr" 2>/dev/null &&
+    printf 'subjectAltName=IP:127.0.0.1\n' >"$t/ext" &&
+    openssl x509 -req -in "$t/host.csr" -CA "$t/ca.crt" -CAkey "$t/ca.key" -CAcreateserial -days 1 \
+      -extfile "$t/ext" -out "$t/host.crt" 2>/dev/null || die "check: openssl could not sign a certificate"
+  for _ in 1 2 3 4 5; do
+    port=$(free_port) || die "check: no free port"
+    "$srv" --port 0 --tls-port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+      --dir "$t" --logfile "$t/server.log" --tls-cert-file "$t/host.crt" --tls-key-file "$t/host.key" \
+      --tls-ca-cert-file "$t/ca.crt" --tls-auth-clients no </dev/null &
+    pid=$!; pids+=("$pid")
+    for _ in $(seq 1 100); do
+      [ "$("$cli" --tls --cacert "$t/ca.crt" -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ] && break 2
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=
+  done
+  [ -n "$pid" ] || { tail -n 20 "$t/server.log" >&2 || true; die "check: redis-server did not answer PING over TLS"; }
+  [ "$("$cli" -h 127.0.0.1 -p "$port" ping 2>/dev/null)" != PONG ] || die "check: the TLS port answered a plaintext PING"
+  log "check: redis-server on 127.0.0.1:$port (TLS only) answered PONG over TLS and refused plaintext"
+  "$cli" --tls --cacert "$t/ca.crt" -h 127.0.0.1 -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  wait_exit "$pid" || die "check: redis-server (TLS) did not shut down"
+  pids=()
 }
 
 finish() { # version
@@ -198,8 +244,11 @@ finish() { # version
   exit 0
 }
 
-cached_ok() { # version -> 0 if the cached binaries report that version
-  [ -n "$1" ] && [ "$(server_version "$root/$1/redis-server" 2>/dev/null)" = "$1" ]
+cached_ok() { # version -> 0 if the cached binaries report that version and flavour
+  local flavour
+  [ -n "$1" ] && [ "$(server_version "$root/$1/redis-server" 2>/dev/null)" = "$1" ] || return 1
+  flavour=$(buildinfo_field "$root/$1" tls)
+  [ "${flavour:-no}" = "$REDIS_TLS" ]   # builds from before the field are plaintext
 }
 
 # ------------------------------------------------------------- fast path --
@@ -223,7 +272,9 @@ fi
 # Tools for fetching and building (binary packages come from the system's
 # own suites; the entries below are deb-src only).
 need=()
-for pkg in build-essential dpkg-dev pkg-config; do
+build_deps=(build-essential dpkg-dev pkg-config)
+[ "$REDIS_TLS" = no ] || build_deps+=(libssl-dev)
+for pkg in "${build_deps[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -319,6 +370,7 @@ cp "$tmp/build.log" "$out/build.log"
   echo "source_package=redis"
   echo "source_version=$debver"
   echo "make_flags=${make_flags[*]}"
+  echo "tls=$REDIS_TLS"
   echo "malloc=$(sed -n 's/^MALLOC=//p' "$tmp/src/src/.make-settings" 2>/dev/null)"
   echo "compiler=$(cc --version | head -n1)"
   echo "built_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)"

@@ -25,7 +25,7 @@ import { execFileSync } from "child_process";
 import * as path from "path";
 import Redis from "ioredis";
 import { ClusterConfig, ConfigError, HostSpec, PROJECT, parseClusterConfig } from "../src/config";
-import { DrillTarget, runDrill, writerLogin } from "../src/drill";
+import { DrillTarget, drillTls, runDrill, tlsOptions, writerLogin } from "../src/drill";
 import { SshLogin, runOnHost, startOnHost } from "../src/drill-ssh";
 import { REDIS_UNIT, hostContext } from "../src/host/layout";
 import { HostScript, asRoot, commandLine, shq } from "../src/host/script";
@@ -132,6 +132,8 @@ async function main() {
         masterName: cfg.masterName,
         ...writerLogin(cfg, secrets, user, stack),
         sentinelPassword: secrets.sentinelPassword || secrets.redisPassword,
+        // A TLS stack: the client speaks TLS to the Sentinels and the master.
+        ...(cfg.tls ? { tls: drillTls(cfg, secrets) } : {}),
     };
     const hostAt = (master: string): HostSpec => hostOfMaster(cfg.hosts, master);
     const hostWriter = user ? { user, secret: userSecret(user) } : { user: "default", secret: "REDIS_PASSWORD" };
@@ -156,7 +158,10 @@ async function main() {
     const report = await runDrill(target, async (master) => {
         const host = hostAt(master);
         if (mode === "failover") {
-            const s = new Redis({ host: target.sentinels[0].host, port: target.sentinels[0].port, password: target.sentinelPassword });
+            const s = new Redis({
+                host: target.sentinels[0].host, port: target.sentinels[0].port, password: target.sentinelPassword,
+                ...(target.tls ? { tls: tlsOptions(target.tls) } : {}),
+            });
             try { await s.call("SENTINEL", "FAILOVER", target.masterName); } finally { s.disconnect(); }
         } else if (mode === "handover") {
             await onHost(host, login, commandLine(host.sshUser, verbs.handover(hostContext(cfg))));

@@ -2,7 +2,8 @@
 # Installs everything the demo and the tests need, on a fresh Debian 12 machine
 # as root: Debian packages, npm packages, the Pulumi engine built from Go
 # modules (harness/engine.sh), the Redis test binaries (harness/build-redis.sh:
-# the newest 8.x, and the newest 7.x for the upgrade test) and the application
+# the newest 8.x built with TLS against libssl-dev, and the newest 7.x, plaintext,
+# for the upgrade test) and the application
 # clients the e2e clients test runs (harness/clients.sh: redis-py and Celery from
 # PyPI in a venv, a go-redis program built from Go modules).
 # Idempotent and cached: a second run takes seconds.
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 need=()
-for pkg in debootstrap systemd-container iproute2 openssh-client build-essential dpkg-dev pkg-config util-linux docker.io python3 python3-venv; do
+for pkg in debootstrap systemd-container iproute2 openssh-client build-essential dpkg-dev pkg-config libssl-dev openssl util-linux docker.io python3 python3-venv; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if ((${#need[@]})); then

@@ -8,6 +8,7 @@
 import { AppUser, RESERVED_USER_NAMES } from "./acl";
 import { LocalDockerConfig, localDockerHosts, parseLocalDocker } from "./local-docker-config";
 import { checkHostKey, checkPrivateKey } from "./ssh-keys";
+import { TlsSettings, parseTls } from "./tls";
 
 /** Name of the Pulumi project; stack config keys are `redis-sentinel:<key>`. */
 export const PROJECT = "redis-sentinel";
@@ -132,6 +133,11 @@ export interface ClusterConfig {
     readonly binaries: { readonly server: BinaryFile; readonly cli: BinaryFile };
     readonly acl: AclSettings;
     /**
+     * TLS on every link (tls.ts): set when `tls.enabled`; redisPort and
+     * sentinelPort are then TLS ports. Default unset: plaintext.
+     */
+    readonly tls?: TlsSettings;
+    /**
      * Set on a local Docker stack: the hosts are containers the stack makes, it
      * generates the SSH key and pins each host key it reads after boot. Default unset.
      */
@@ -160,6 +166,8 @@ export interface RawConfigInput {
     /** Directory that relative `binariesDir` is resolved against. */
     readonly projectDir: string;
     readonly files: FileProbe;
+    /** When certificates are judged (expiry). Default: now. */
+    readonly now?: Date;
     /**
      * The SSH agent the command provider would dial: SSH_AUTH_SOCK as the CLI hands
      * it to the provider, and why it does not answer (undefined when it does).
@@ -217,6 +225,8 @@ export const CONFIG_DEFAULTS = {
     allowFewerThanThreeHosts: false,
     binariesDir: "binaries",
     purgeDataOnDestroy: false,
+    tls: { enabled: false },
+    tlsKeys: {},
 } as const;
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
 export const CONFIG_KEYS = Object.keys(CONFIG_DEFAULTS) as readonly ConfigKey[];
@@ -227,7 +237,7 @@ const PERSISTENCE_KEYS = ["aof", "rdb", "appendfsync"];
 /** The passwords of the cluster's own users: derived when unset, each unlike every other password. */
 export const CLUSTER_PASSWORD_KEYS = ["deployerPassword", "replicationPassword", "sentinelAuthPassword", "sentinelPeerPassword"] as const;
 const PASSWORD_KEYS = ["redisPassword", "sentinelPassword", ...CLUSTER_PASSWORD_KEYS, "monitorPassword"];
-const SECRET_KEYS = ["sshPrivateKey", "sshPrivateKeyPassword", ...PASSWORD_KEYS, "aclUserPasswords"];
+const SECRET_KEYS = ["sshPrivateKey", "sshPrivateKeyPassword", ...PASSWORD_KEYS, "aclUserPasswords", "tlsKeys"];
 /** Passwords go into redis-cli's REDISCLI_AUTH and through `-x` on stdin; this alphabet needs no quoting anywhere. */
 const PASSWORD_PATTERN = /^[A-Za-z0-9!#%+,\-.\/:=?@^_~]{16,128}$/;
 const PASSWORD_RULE = "must be 16-128 characters of letters, digits and !#%+,-./:=?@^_~";
@@ -314,7 +324,7 @@ export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
         }
     }
     for (const s of SECRET_KEYS) {
-        // "{}" is aclUserPasswords' Pulumi.yaml default: nothing to keep secret.
+        // "{}" is aclUserPasswords' and tlsKeys' Pulumi.yaml default: nothing to keep secret.
         if (raw[s] !== undefined && raw[s] !== "" && raw[s].trim() !== "{}" && !input.secretKeys.includes(s)) {
             fail(s, `is stored in plain text; set it again with: pulumi config set --secret ${s} ...`);
         }
@@ -389,6 +399,16 @@ export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
     const minReplicasMaxLag = int("minReplicasMaxLag", D.minReplicasMaxLag, 1, 3600);
     const extraDirectives = parseExtraDirectives(raw["extraDirectives"], fail);
     const purgeDataOnDestroy = bool("purgeDataOnDestroy", D.purgeDataOnDestroy);
+    const tlsKeysText = raw["tlsKeys"];
+    const tls = parseTls(
+        parseJson(raw["tls"], "tls", fail),
+        tlsKeysText === undefined || tlsKeysText.trim() === "{}" ? undefined : parseJson(tlsKeysText, "tlsKeys", fail),
+        hosts, { redis: redisPort, sentinel: sentinelPort }, input.now ?? new Date(), fail);
+    if (tls) {
+        for (const name of Object.keys(extraDirectives)) {
+            if (name.startsWith("tls-")) fail(`extraDirectives.${name}`, "is managed by the deployer with tls.enabled; use the tls key instead");
+        }
+    }
 
     const binariesDir = str("binariesDir", D.binariesDir);
     const binDir = binariesDir.startsWith("/") ? binariesDir : `${input.projectDir}/${binariesDir}`;
@@ -407,6 +427,7 @@ export function parseClusterConfig(input: RawConfigInput): ClusterConfig {
         hosts, redisVersion, redisPort, sentinelPort, masterName, quorum, downAfterMilliseconds,
         failoverTimeout, parallelSyncs, paths, serviceUser, persistence, maxmemory, maxmemoryPolicy,
         minReplicasToWrite, minReplicasMaxLag, extraDirectives, purgeDataOnDestroy, insecureSkipHostKeyCheck, binaries, acl,
+        ...(tls ? { tls } : {}),
         ...(localDocker ? { localDocker } : {}),
     };
 }

@@ -15,6 +15,24 @@ export interface DrillTarget {
     readonly username?: string;
     readonly password: string;
     readonly sentinelPassword: string;
+    /**
+     * The cluster speaks TLS (tls.enabled): the CA's certificate (PEM) to trust, and
+     * the client's certificate and key when the nodes ask for one (tls.authClients).
+     * Default: plaintext.
+     */
+    readonly tls?: DrillTls;
+}
+
+export interface DrillTls {
+    readonly ca: string;
+    /** Default none: the nodes do not ask for a client certificate. */
+    readonly cert?: string;
+    readonly key?: string;
+}
+
+/** Node's TLS options for ioredis's `tls` and `sentinelTLS`; certificates name the hosts' IPs, which Node checks. */
+export function tlsOptions(t: DrillTls): { ca: string; cert?: string; key?: string } {
+    return { ca: t.ca, ...(t.cert ? { cert: t.cert } : {}), ...(t.key ? { key: t.key } : {}) };
 }
 
 export interface DrillReport {
@@ -33,6 +51,8 @@ export function sentinelAwareClient(t: DrillTarget, role: "master" | "slave" = "
     const client = new Redis({
         sentinels: t.sentinels.map((s) => ({ host: s.host, port: s.port })),
         name: t.masterName, role, ...(t.username ? { username: t.username } : {}), password: t.password, sentinelPassword: t.sentinelPassword,
+        // TLS to the Sentinels (sentinelTLS) and to the master they name (tls, with enableTLSForSentinelMode).
+        ...(t.tls ? { tls: tlsOptions(t.tls), sentinelTLS: tlsOptions(t.tls), enableTLSForSentinelMode: true } : {}),
         // Fail fast while the master is away so the writer measures the pause instead of queueing.
         commandTimeout: 1000, maxRetriesPerRequest: 0, enableOfflineQueue: false,
         sentinelRetryStrategy: () => 200, retryStrategy: () => 200,
@@ -54,7 +74,10 @@ export function ready(client: Redis, timeoutMs = 30_000): Promise<Redis> {
 /** The master address ("ip:port") the first answering Sentinel names. */
 export async function masterAddress(t: DrillTarget): Promise<string> {
     for (const s of t.sentinels) {
-        const c = new Redis({ host: s.host, port: s.port, password: t.sentinelPassword, lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        const c = new Redis({
+            host: s.host, port: s.port, password: t.sentinelPassword, lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null,
+            ...(t.tls ? { tls: tlsOptions(t.tls) } : {}),
+        });
         try {
             await c.connect();
             const r = (await c.call("SENTINEL", "get-master-addr-by-name", t.masterName)) as string[] | null;
@@ -231,4 +254,17 @@ export function writerLogin(cfg: ClusterConfig, secrets: Readonly<Record<string,
     }
     if (!names.includes(user)) throw new Error(`--user ${user} is not one of stack ${stack}'s aclUsers (${names.join(", ") || "none"})`);
     return { username: user, password: (JSON.parse(secrets.aclUserPasswords) as Record<string, string>)[user] };
+}
+
+/**
+ * The drill client's TLS for a TLS stack (undefined for a plaintext one): the
+ * stack's CA, and when the nodes ask clients for a certificate (tls.authClients),
+ * the first host's own certificate and key (`secrets.tlsKeys`, as `pulumi config
+ * --show-secrets` gives it), which the hosts already present as clients.
+ */
+export function drillTls(cfg: ClusterConfig, secrets: Readonly<Record<string, string>>): DrillTls | undefined {
+    if (!cfg.tls) return undefined;
+    if (cfg.tls.authClients === "no") return { ca: cfg.tls.caCert };
+    const host = cfg.hosts[0].name;
+    return { ca: cfg.tls.caCert, cert: cfg.tls.certs[host], key: (JSON.parse(secrets.tlsKeys) as Record<string, string>)[host] };
 }

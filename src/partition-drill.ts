@@ -11,7 +11,7 @@
  */
 import Redis from "ioredis";
 import { HostSpec } from "./config";
-import { DrillTarget, masterAddress, ready, sentinelAwareClient } from "./drill";
+import { DrillTarget, masterAddress, ready, sentinelAwareClient, tlsOptions } from "./drill";
 import { HostDrillOptions, StartScript, addressOf as hostOf, hostOfMaster } from "./host-drill";
 import { HostScript } from "./host/script";
 import * as verbs from "./host/verbs";
@@ -136,7 +136,10 @@ async function runScript(start: StartScript, host: HostSpec, script: HostScript)
 
 /** SENTINEL REPLICAS as {address: fields}. */
 async function sentinelView(t: DrillTarget, s: { host: string; port: number }): Promise<{ master: string; replicas: Map<string, Record<string, string>> }> {
-    const c = new Redis({ host: s.host, port: s.port, password: t.sentinelPassword, lazyConnect: true, connectTimeout: 1000, commandTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const c = new Redis({
+        host: s.host, port: s.port, password: t.sentinelPassword, lazyConnect: true, connectTimeout: 1000, commandTimeout: 2000, maxRetriesPerRequest: 0,
+        retryStrategy: () => null, ...(t.tls ? { tls: tlsOptions(t.tls) } : {}),
+    });
     try {
         await c.connect();
         const m = (await c.call("SENTINEL", "get-master-addr-by-name", t.masterName)) as string[];

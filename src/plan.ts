@@ -12,7 +12,7 @@ import { startGuard } from "./host/verbs";
 import {
     renderRedisConf, renderRedisUnit, renderSentinelConf, renderSentinelUnit, renderStartGuardDropIn, renderSysctl, renderThpTmpfiles,
 } from "./render";
-import { RollStep, restartRevision, rollOrder } from "./rollout";
+import { RollStep, restartRevision, rollOrder, tlsRevision } from "./rollout";
 import { needsStartGuard } from "./start-guard";
 
 /** The files one host gets, rendered (secrets as placeholders). */
@@ -92,6 +92,8 @@ export function planCluster(cfg: ClusterConfig): ClusterPlan {
             cfg.binaries.server.sha256, cfg.binaries.cli.sha256,
             ...hosts.map((p) => [p.files.redisConf, p.files.sentinelConf, p.files.redisUnit, p.files.sentinelUnit,
                 ...(p.files.startGuard ? [p.files.startGuard.script, p.files.startGuard.dropIn] : [])]),
+            // TLS only: renewed certificates are verified again.
+            ...(cfg.tls ? [tlsRevision(cfg)] : []),
         ]),
         rollRevision: hash(hosts.map((p) => p.restartRevision)),
     };

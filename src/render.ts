@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import Handlebars from "handlebars";
 import { ClusterConfig, HostSpec, initialMaster } from "./config";
-import { START_GUARD, TIMEOUTS, installedBinaries } from "./host/layout";
+import { START_GUARD, TIMEOUTS, installedBinaries, tlsFiles } from "./host/layout";
 import { masterRebootDownAfterPeriod } from "./start-guard";
 import { CLUSTER_USERS, dataUsers, sentinelUsers, userLine } from "./acl";
 import { CLUSTER_PASSWORD_SECRETS as PW, placeholder } from "./host/secrets";
@@ -66,6 +66,9 @@ function context(cfg: ClusterConfig, host: HostSpec) {
         peerUser: CLUSTER_USERS.sentinelPeer,
         peerPassword: placeholder(PW.sentinelPeerPassword),
         masterRebootDownAfterPeriod: masterRebootDownAfterPeriod(cfg),
+        // Unset (plaintext) renders no TLS line: the files stay as they were before TLS existed.
+        tls: cfg.tls ?? false,
+        tlsFiles: tlsFiles(cfg.paths.configDir),
     };
 }
 

@@ -51,5 +51,14 @@ export function restartRevision(cfg: ClusterConfig, files: RenderedConfigs): str
     const sentinel = restartOnly(files.sentinelConf, (l) => !SENTINEL_LIVE.test(l));
     return crypto.createHash("sha256").update(JSON.stringify([
         cfg.binaries.server.sha256, cfg.binaries.cli.sha256, files.redisUnit, files.sentinelUnit, redis, sentinel,
+        // TLS only (a plaintext stack's revision stays as it was): new certificates
+        // make the Sentinels restart, which cannot load them live (put-tls.sh).
+        ...(cfg.tls ? [tlsRevision(cfg)] : []),
     ])).digest("hex").slice(0, 16);
+}
+
+/** Changes when any host's certificate or the CA changes (a key changes only with its certificate). */
+export function tlsRevision(cfg: ClusterConfig): string {
+    if (!cfg.tls) return "";
+    return crypto.createHash("sha256").update(JSON.stringify([cfg.tls.caCert, cfg.hosts.map((h) => cfg.tls!.certs[h.name])])).digest("hex").slice(0, 16);
 }

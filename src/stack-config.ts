@@ -57,6 +57,8 @@ export interface StackConfig {
     readonly monitorPassword?: pulumi.Output<string>;
     /** aclUsers' passwords by user name. */
     readonly userPasswords: Readonly<Record<string, pulumi.Output<string>>>;
+    /** Each host's TLS private key by host name, secrets; empty when TLS is off. */
+    readonly tlsKeys: Readonly<Record<string, pulumi.Output<string>>>;
 }
 
 /** Validates everything first; on bad input throws a RunError that lists each bad key. */
@@ -92,6 +94,9 @@ export function readStackConfig(
     // One secret object; each user's password is taken from it, still a secret.
     const allUserPasswords = cluster.acl.users.length > 0 ? cfg.requireSecretObject<Record<string, string>>("aclUserPasswords") : undefined;
     const userPasswords = Object.fromEntries(cluster.acl.users.map((u) => [u.name, allUserPasswords!.apply((p) => p[u.name])]));
+    // Like aclUserPasswords: one secret object, each host's key taken from it, still a secret.
+    const allTlsKeys = cluster.tls ? cfg.requireSecretObject<Record<string, string>>("tlsKeys") : undefined;
+    const tlsKeys = Object.fromEntries(cluster.tls ? cluster.hosts.map((h) => [h.name, allTlsKeys!.apply((k) => k[h.name])]) : []);
     return {
         cluster,
         ...(cluster.localDocker ? {} : { sshPrivateKey: cfg.requireSecret("sshPrivateKey") }),
@@ -102,5 +107,6 @@ export function readStackConfig(
         clusterPasswords,
         ...(cluster.acl.monitor ? { monitorPassword: cfg.requireSecret("monitorPassword") } : {}),
         userPasswords,
+        tlsKeys,
     };
 }

@@ -29,24 +29,57 @@ export function parseVerifyOutput(stdout: string): VerifiedCluster {
     return v;
 }
 
+/** Node's TLS options as ioredis takes them (`tls`, `sentinelTLS`): PEM contents, not paths. */
+export interface IoredisTls {
+    readonly ca: string;
+    readonly cert?: string;
+    readonly key?: string;
+}
+
+/** redis-py's (and kombu's) TLS arguments: file paths on the client. */
+export interface RedisPyTls {
+    readonly ssl: true;
+    readonly ssl_cert_reqs: "required";
+    readonly ssl_ca_certs: string;
+    readonly ssl_certfile?: string;
+    readonly ssl_keyfile?: string;
+}
+
 export interface ConnectionSettings {
     readonly ioredis: {
         readonly sentinels: readonly { host: string; port: number }[];
         readonly name: string;
         readonly password: string;
         readonly sentinelPassword: string;
+        /** With TLS: to the master (with enableTLSForSentinelMode) and to the Sentinels. */
+        readonly tls?: IoredisTls;
+        readonly sentinelTLS?: IoredisTls;
+        readonly enableTLSForSentinelMode?: true;
     };
     readonly goRedis: {
         readonly MasterName: string;
         readonly SentinelAddrs: readonly string[];
         readonly Password: string;
         readonly SentinelPassword: string;
+        /**
+         * With TLS: a *tls.Config (FailoverOptions.TLSConfig, used for the Sentinels
+         * and the data nodes) whose RootCAs pool holds the CA, with the client
+         * certificate when the nodes ask for one.
+         */
+        readonly TLSConfig?: { readonly RootCAs: string; readonly Certificates?: readonly string[] };
     };
     readonly redisPy: {
         readonly sentinels: readonly [string, number][];
         readonly service_name: string;
-        readonly sentinel_kwargs: { readonly password: string };
+        /** With TLS also RedisPyTls: the Sentinels' connections. */
+        readonly sentinel_kwargs: { readonly password: string } & Partial<RedisPyTls>;
         readonly password: string;
+        /** With TLS: Sentinel(..., ssl=True, ...) makes master_for's connections TLS. */
+        readonly ssl?: true;
+        readonly ssl_cert_reqs?: "required";
+        readonly ssl_ca_certs?: string;
+        readonly ssl_certfile?: string;
+        readonly ssl_keyfile?: string;
     };
     /**
      * Celery settings (kombu's Sentinel transport for the broker, Celery's
@@ -72,43 +105,76 @@ export interface ConnectionSettings {
         /** Same form as broker_url; Celery's Sentinel result backend reads the first URL's password. */
         readonly result_backend: string;
         readonly result_backend_transport_options: CelerySentinelOptions;
+        /**
+         * With TLS: the data nodes' connections (kombu's Sentinel channel then uses
+         * SentinelManagedSSLConnection; Celery's result backend likewise), with the
+         * Sentinels' own in the transport options' sentinel_kwargs.
+         */
+        readonly broker_use_ssl?: Omit<RedisPyTls, "ssl">;
+        readonly redis_backend_use_ssl?: Omit<RedisPyTls, "ssl">;
     };
+}
+
+/** What the clients need when the cluster speaks TLS: whether the nodes ask for a client certificate. */
+export interface ClientTls {
+    readonly clientCertificate: boolean;
 }
 
 /** What kombu and Celery's result backend need besides the URL: the master's name, and how to log in to the Sentinels. */
 export interface CelerySentinelOptions {
     readonly master_name: string;
     /** redis-py's Sentinel(sentinel_kwargs=...): the Sentinels' own password, apart from the data nodes'. */
-    readonly sentinel_kwargs: { readonly password: string };
+    readonly sentinel_kwargs: { readonly password: string } & Partial<RedisPyTls>;
 }
+
+/** The placeholders the TLS settings show: the user's own copies of the CA and, when asked for, a client certificate. */
+export const TLS_PLACEHOLDERS = {
+    caPem: "<contents of the CA certificate (tls.caCert)>",
+    caPath: "<path of the CA certificate (tls.caCert) on the client>",
+    certPem: "<contents of the client certificate>",
+    keyPem: "<contents of the client key>",
+    certPath: "<path of the client certificate>",
+    keyPath: "<path of the client key>",
+} as const;
 
 /**
  * Ready-to-paste settings. Passwords are written as placeholders: the real ones
  * are stack secrets and applications should read them from their own secret store.
  */
-export function connectionSettings(masterName: string, sentinels: readonly Endpoint[]): ConnectionSettings {
+export function connectionSettings(masterName: string, sentinels: readonly Endpoint[], tls?: ClientTls): ConnectionSettings {
     const redisPw = "<redisPassword>";
     const sentinelPw = "<sentinelPassword>";
     const celeryUrl = sentinels.map((s) => `sentinel://:${redisPw}@${hostPort(s.address, s.port)}`).join(";");
-    const celeryOptions: CelerySentinelOptions = { master_name: masterName, sentinel_kwargs: { password: sentinelPw } };
+    const T = TLS_PLACEHOLDERS;
+    const withCert = tls?.clientCertificate === true;
+    const ioTls: IoredisTls = { ca: T.caPem, ...(withCert ? { cert: T.certPem, key: T.keyPem } : {}) };
+    const pyTls: RedisPyTls = {
+        ssl: true, ssl_cert_reqs: "required", ssl_ca_certs: T.caPath, ...(withCert ? { ssl_certfile: T.certPath, ssl_keyfile: T.keyPath } : {}),
+    };
+    const { ssl: _ssl, ...celeryTls } = pyTls;
+    const sentinelKwargs = { password: sentinelPw, ...(tls ? pyTls : {}) };
+    const celeryOptions: CelerySentinelOptions = { master_name: masterName, sentinel_kwargs: sentinelKwargs };
     return {
         ioredis: {
             sentinels: sentinels.map((s) => ({ host: s.address, port: s.port })),
             name: masterName,
             password: redisPw,
             sentinelPassword: sentinelPw,
+            ...(tls ? { tls: ioTls, sentinelTLS: ioTls, enableTLSForSentinelMode: true as const } : {}),
         },
         goRedis: {
             MasterName: masterName,
             SentinelAddrs: sentinels.map((s) => hostPort(s.address, s.port)),
             Password: redisPw,
             SentinelPassword: sentinelPw,
+            ...(tls ? { TLSConfig: { RootCAs: T.caPem, ...(withCert ? { Certificates: [T.certPem, T.keyPem] } : {}) } } : {}),
         },
         redisPy: {
             sentinels: sentinels.map((s) => [s.address, s.port] as [string, number]),
             service_name: masterName,
-            sentinel_kwargs: { password: sentinelPw },
+            sentinel_kwargs: sentinelKwargs,
             password: redisPw,
+            ...(tls ? pyTls : {}),
         },
         celery: {
             broker_channel_error_retry: true,
@@ -116,6 +182,7 @@ export function connectionSettings(masterName: string, sentinels: readonly Endpo
             broker_transport_options: celeryOptions,
             result_backend: celeryUrl,
             result_backend_transport_options: celeryOptions,
+            ...(tls ? { broker_use_ssl: celeryTls, redis_backend_use_ssl: celeryTls } : {}),
         },
     };
 }

@@ -47,6 +47,8 @@ export interface RedisSentinelClusterArgs {
     readonly monitorPassword?: pulumi.Input<string>;
     /** Passwords of config.acl.users, by user name; secrets. Default none (required for each user). */
     readonly userPasswords?: Readonly<Record<string, pulumi.Input<string>>>;
+    /** Each host's TLS private key by host name; secrets. Required for every host when config.tls is set, else unused. */
+    readonly tlsKeys?: Readonly<Record<string, pulumi.Input<string>>>;
     /** Seconds the verification waits for the cluster to settle. Default 90. */
     readonly verifyTimeoutSeconds?: number;
 }
@@ -104,6 +106,7 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
 
         const nodes = new Map(plan.hosts.map((hp) => [hp.host.name, new DataNode(hp.host.name, {
             config: cfg, plan: hp, context: ctx, secretsFile, touchAfter: sshChecks, ssh,
+            ...(cfg.tls ? { tlsKey: required(args.tlsKeys?.[hp.host.name], `tlsKeys.${hp.host.name}`) } : {}),
         }, { parent: this })]));
         this.dataNodes = cfg.hosts.map((h) => nodes.get(h.name)!);
         this.sentinels = plan.hosts.map((hp) => new SentinelNode(`${hp.host.name}-sentinel`, {
@@ -125,7 +128,8 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         const aclInputs = { dataUsers: userLines(dataUsers(cfg)), sentinelUsers: userLines(sentinelUsers()) };
         const aclAdd = this.dataNodes.map((n) => hostStep("acl-add", { host: n.host, connection: n.connection, parent: n },
             verbs.acl(ctx, { phase: "add", ...aclInputs }),
-            { onCreate: verbs.acl(ctx, { phase: "add", ...aclInputs, firstRun: "yes" }), stdin: secretsFile, dependsOn: [n.secrets, n.install] }));
+            { onCreate: verbs.acl(ctx, { phase: "add", ...aclInputs, firstRun: "yes" }), stdin: secretsFile,
+                dependsOn: [n.secrets, n.install, ...(n.tls ? [n.tls] : [])] }));
         const linkInputs = {
             replUser: CLUSTER_USERS.replication, replSecret: CLUSTER_PASSWORD_SECRETS.replicationPassword,
             sentinelUser: CLUSTER_USERS.sentinel, sentinelSecret: CLUSTER_PASSWORD_SECRETS.sentinelAuthPassword,
@@ -195,7 +199,8 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         // secret because stdin was one would otherwise hide the outputs.
         this.verified = pulumi.unsecret(verify.stdout).apply(parseVerifyOutput);
         this.sentinelEndpoints = cfg.hosts.map((h) => ({ name: h.name, address: h.announceAddress, port: cfg.sentinelPort }));
-        this.connection = connectionSettings(cfg.masterName, this.sentinelEndpoints);
+        this.connection = connectionSettings(cfg.masterName, this.sentinelEndpoints,
+            cfg.tls ? { clientCertificate: cfg.tls.authClients !== "no" } : undefined);
         this.registerOutputs({ verified: this.verified });
     }
 }

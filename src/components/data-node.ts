@@ -9,7 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig, HostSpec } from "../config";
 import {
-    HostContext, REDIS_UNIT, STAGE_DIR, START_GUARD, SYSCTL_FILE, THP_FILE, installedBinaries, unitDropIn, unitFile, withRenderedCopy,
+    HostContext, REDIS_UNIT, STAGE_DIR, START_GUARD, SYSCTL_FILE, THP_FILE, installedBinaries, tlsCliWrapper, tlsFiles, unitDropIn, unitFile,
+    withRenderedCopy,
 } from "../host/layout";
 import { shq } from "../host/script";
 import * as verbs from "../host/verbs";
@@ -29,6 +30,8 @@ export interface DataNodeArgs {
     readonly secretsFile: pulumi.Output<string>;
     /** Resources that must succeed before anything is put on this host (every host's SSH check). Default none. */
     readonly touchAfter?: readonly pulumi.Resource[];
+    /** This host's TLS private key (PEM); a secret. Required when config.tls is set, else unused. */
+    readonly tlsKey?: pulumi.Input<string>;
 }
 
 /**
@@ -40,6 +43,11 @@ export class DataNode extends pulumi.ComponentResource {
     readonly install: command.remote.Command;
     /** The stored secrets file. */
     readonly secrets: command.remote.Command;
+    /**
+     * With TLS: the certificates, key and redis-cli wrapper in place. Every step
+     * that runs redis-cli here comes after it. Default (plaintext): none.
+     */
+    readonly tls?: command.remote.Command;
     /** The host it runs on. */
     readonly host: HostSpec;
     readonly connection: command.types.input.remote.ConnectionArgs;
@@ -94,12 +102,27 @@ export class DataNode extends pulumi.ComponentResource {
             installedServer: installed.server, installedCli: installed.cli, installedSentinel: installed.sentinel,
         }), { delete: `rm -rf -- ${shq(p.installDir)}`, dependsOn: [server.copy, cliCopy.copy] });
 
+        // Certificates are public (plain inputs); the key reaches the host on stdin as a secret.
+        if (cfg.tls) {
+            if (args.tlsKey === undefined) throw new Error(`DataNode ${host.name}: tlsKey is required with TLS`);
+            const files = tlsFiles(p.configDir);
+            this.tls = hostStep("tls", s, verbs.putTls(ctx, {
+                tlsCa: cfg.tls.caCert.trim(), tlsCert: cfg.tls.certs[host.name].trim(),
+                caFile: files.ca, certFile: files.cert, keyFile: files.key, cliWrapper: tlsCliWrapper(cfg),
+            }), {
+                stdin: pulumi.secret(pulumi.output(args.tlsKey).apply((k) => `${k.trim()}\n`)),
+                delete: `rm -f ${[files.ca, files.cert, files.key, ctx.redisCli].map(shq).join(" ")}`,
+                dependsOn: [prepare, this.install, this.secrets],
+            });
+        }
+        const tlsReady = this.tls ? [this.tls] : [];
+
         const conf = hostStep("redis-config", s, verbs.applyConfig(ctx, {
             kind: "redis", target: ctx.redisConf, port: cfg.redisPort, self: host.announceAddress, peers: plan.peers,
         }), {
             stdin: plan.files.redisConf,
             delete: `rm -f ${withRenderedCopy(ctx.redisConf).map(shq).join(" ")}`,
-            dependsOn: [this.install, this.secrets],
+            dependsOn: [this.install, this.secrets, ...tlsReady],
         });
 
         const redisUnitFile = unitFile(REDIS_UNIT);
@@ -114,10 +137,11 @@ export class DataNode extends pulumi.ComponentResource {
         const guardStep = guard === undefined ? [] : [hostStep("start-guard", s, verbs.installGuard(ctx, { dropIn: guardDropIn, dropInText: guard.dropIn }), {
             stdin: guard.script,
             delete: `rm -f ${[START_GUARD.script, START_GUARD.marker, START_GUARD.override, guardDropIn].map(shq).join(" ")} && systemctl daemon-reload`,
-            dependsOn: [prepare],
+            // With TLS the guard runs the TLS wrapper (put-tls writes it, or refuses the host).
+            dependsOn: [prepare, ...tlsReady],
         })];
 
-        this.steps = [prepare, this.secrets, this.install, conf, unit, ...guardStep];
+        this.steps = [prepare, this.secrets, this.install, ...tlsReady, conf, unit, ...guardStep];
         this.startArgs = { s, ctx, port: cfg.redisPort, peers: plan.peers, before: [conf, unit, ...guardStep] };
         this.registerOutputs({});
     }

@@ -43,7 +43,7 @@ export class SentinelNode extends pulumi.ComponentResource {
         }), {
             stdin: plan.files.sentinelConf,
             delete: `rm -f ${withRenderedCopy(ctx.sentinelConf).map(shq).join(" ")}`,
-            dependsOn: [dataNode.install, dataNode.secrets],
+            dependsOn: [dataNode.install, dataNode.secrets, ...(dataNode.tls ? [dataNode.tls] : [])],
         });
 
         const file = unitFile(SENTINEL_UNIT);

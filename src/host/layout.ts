@@ -44,6 +44,34 @@ export const installedBinaries = (installDir: string) => ({
 export const THP_FILE = "/etc/tmpfiles.d/redis-thp.conf";
 
 /**
+ * The TLS files of a host (tls.enabled), beside its config files: the CA, the
+ * host's certificate and its key, owned by the service user (the key mode 0600).
+ * Data node and Sentinel use the same pair for their server and client sides.
+ */
+export const tlsFiles = (configDir: string) => ({
+    ca: `${configDir}/tls-ca.crt`,
+    cert: `${configDir}/tls.crt`,
+    key: `${configDir}/tls.key`,
+});
+/**
+ * With TLS, the redis-cli every host script runs: a wrapper (tlsCliWrapper) that
+ * adds the TLS options, so no script knows whether the cluster speaks TLS.
+ */
+export const TLS_CLI = `${DEPLOY_DIR}/redis-cli-tls`;
+
+/**
+ * The wrapper's text: redis-cli with --tls and the CA, and the host's own
+ * certificate and key when the nodes ask clients for one (tls.authClients).
+ */
+export function tlsCliWrapper(cfg: ClusterConfig): string {
+    if (!cfg.tls) throw new Error("tlsCliWrapper: TLS is off");
+    const files = tlsFiles(cfg.paths.configDir);
+    const q = (w: string) => `'${w.replace(/'/g, `'"'"'`)}'`;
+    const args = ["--tls", "--cacert", q(files.ca), ...(cfg.tls.authClients === "no" ? [] : ["--cert", q(files.cert), "--key", q(files.key)])];
+    return `#!/bin/sh\n# redis-cli over TLS (redis-sentinel-pulumi, tls.enabled)\nexec ${q(installedBinaries(cfg.paths.installDir).cli)} ${args.join(" ")} "$@"\n`;
+}
+
+/**
  * The partition drill's cut (sh/bin/isolate.sh): an nftables table (or an
  * iptables chain) of that name, a transient systemd timer that removes it, and
  * the script the timer runs. Nothing of it exists outside a drill.
@@ -156,8 +184,10 @@ export function secretNames(cfg: ClusterConfig): string[] {
  * their own paths (a temporary directory, a fake redis-cli).
  */
 export interface HostContext {
-    /** redis-cli on the host. Default `<installDir>/bin/redis-cli`. */
+    /** redis-cli on the host. Default `<installDir>/bin/redis-cli`; with TLS, TLS_CLI (the wrapper that adds the TLS options). */
     readonly redisCli: string;
+    /** Whether the cluster speaks TLS: the scripts then get the TLS helpers too (script.ts). Default false. */
+    readonly tls?: boolean;
     readonly secretsFile: string;
     readonly pendingDir: string;
     readonly configDir: string;
@@ -218,7 +248,8 @@ export interface HostContext {
 
 export function hostContext(cfg: ClusterConfig): HostContext {
     return {
-        redisCli: installedBinaries(cfg.paths.installDir).cli,
+        redisCli: cfg.tls ? TLS_CLI : installedBinaries(cfg.paths.installDir).cli,
+        ...(cfg.tls ? { tls: true } : {}),
         secretsFile: SECRETS_FILE,
         pendingDir: PENDING_DIR,
         configDir: cfg.paths.configDir,

@@ -12,10 +12,11 @@ export type Verb =
     | "prepare" | "put-file" | "put-secrets" | "install-binaries" | "apply-config"
     | "service" | "restart" | "handover" | "leave" | "tidy" | "verify" | "acl" | "auth-links"
     | "isolate" | "heal" | "drill-writer" | "drill-load"
-    | "install-guard" | "start-guard";
+    | "install-guard" | "start-guard" | "put-tls";
 
-type Lib = "secrets" | "redis" | "deadline" | "listening-port" | "sentinel" | "apply-config" | "roll";
-type ContextKey = keyof HostContext;
+type Lib = "secrets" | "redis" | "deadline" | "listening-port" | "sentinel" | "apply-config" | "roll" | "tls";
+// `tls` chooses libraries; it is no shell variable.
+type ContextKey = Exclude<keyof HostContext, "tls">;
 
 /** The context each shell helper reads. */
 const LIB_CONTEXT: Readonly<Record<Lib, readonly ContextKey[]>> = {
@@ -24,6 +25,7 @@ const LIB_CONTEXT: Readonly<Record<Lib, readonly ContextKey[]>> = {
         "peerProbeTimeout"],
     "deadline": [],
     "listening-port": [],
+    "tls": [],
     "sentinel": ["masterName", "rollTimeout", "pollSeconds"],
     "apply-config": ["secretsFile", "serviceUser", "masterName", "redisUnit", "sentinelUnit", "restartDirectives", "sentinelLiveOptions",
         "sentinelStateOptions", "authDirectives", "pendingDir", "renderedSuffix", "configLockTimeout"],
@@ -55,6 +57,7 @@ const VERBS: Readonly<Record<Verb, { readonly libs: readonly Lib[]; readonly con
         context: ["secretsFile", "sentinelPort", "masterName", "writeTimeoutSeconds", "writeRetrySeconds"] },
     "drill-load": { libs: ["secrets", "redis", "deadline"], context: ["secretsFile", "sentinelPort", "masterName"] },
     "install-guard": { libs: [], context: ["startGuardScript", "startGuardMarker", "startGuardOverride", "redisUnit"] },
+    "put-tls": { libs: ["secrets", "redis"], context: ["redisCli", "redisConf", "serviceUser", "secretsFile", "pendingDir", "redisPort", "redisUnit", "sentinelUnit"] },
     // Not run by the deployer: the file systemd runs before redis-server (install-guard puts it there).
     "start-guard": { libs: ["secrets", "redis", "deadline"], context: ["secretsFile", "redisConf", "serviceUser", "masterName", "redisPort",
         "configLockTimeout", "startGuardMarker", "startGuardOverride", "startGuardTimeout", "startGuardPollSeconds"] },
@@ -102,6 +105,9 @@ export function withoutComments(text: string): string {
 /** The text of a verb with these inputs, for a host described by `ctx`. */
 export function hostScript(verb: Verb, ctx: HostContext, inputs: ScriptInputs = {}): HostScript {
     const spec = VERBS[verb];
+    // A TLS cluster's scripts get sh/lib/tls.sh after the libs it adjusts; a
+    // plaintext cluster's stay exactly as they were.
+    const libs: readonly Lib[] = ctx.tls && spec.libs.includes("listening-port") ? [...spec.libs, "tls"] : spec.libs;
     const keys = [...new Set([...spec.libs.flatMap((l) => LIB_CONTEXT[l]), ...spec.context])];
     const context: Record<string, ShellValue> = {};
     for (const k of keys) context[k] = ctx[k];
@@ -113,7 +119,7 @@ export function hostScript(verb: Verb, ctx: HostContext, inputs: ScriptInputs = 
         `# ${verb} (redis-sentinel-pulumi)\nset -eu\n`,
         assignments(context),
         assignments(inputs),
-        ...spec.libs.map((l) => read(`lib/${l}.sh`)),
+        ...libs.map((l) => read(`lib/${l}.sh`)),
         read(`bin/${verb}.sh`),
     ].join("");
     return { verb, text };

@@ -200,3 +200,18 @@ export interface InstallGuardInputs {
 }
 /** Installs the start guard (stdin: its file, startGuard) and the unit's drop-in that runs it. */
 export const installGuard = (ctx: HostContext, i: InstallGuardInputs): HostScript => hostScript("install-guard", ctx, { ...i });
+
+export interface PutTlsInputs {
+    /** The CA's certificate (PEM, public). */
+    readonly tlsCa: string;
+    /** This host's certificate (PEM, public). */
+    readonly tlsCert: string;
+    /** Where the CA, the certificate and the key go (layout.tlsFiles). */
+    readonly caFile: string;
+    readonly certFile: string;
+    readonly keyFile: string;
+    /** The redis-cli wrapper's text (layout.tlsCliWrapper), written at the context's redisCli. */
+    readonly cliWrapper: string;
+}
+/** Writes a TLS host's certificates, its key (stdin, a secret) and the redis-cli wrapper; refuses a plaintext node. */
+export const putTls = (ctx: HostContext, i: PutTlsInputs): HostScript => hostScript("put-tls", ctx, { ...i });

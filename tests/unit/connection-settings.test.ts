@@ -59,4 +59,30 @@ describe("connectionSettings", () => {
         const placeholders = new Set(text.match(/<[A-Za-z]+>/g));
         expect([...placeholders].sort()).toEqual(["<redisPassword>", "<sentinelPassword>"]);
     });
+
+    it("adds nothing for a plaintext cluster", () => {
+        expect(JSON.stringify(connectionSettings("mymaster", V4))).not.toMatch(/tls|ssl|TLS/);
+    });
+
+    it("adds each library's TLS settings with the CA as a placeholder, and a client certificate only when the nodes ask for one", () => {
+        const c = connectionSettings("mymaster", V4, { clientCertificate: false });
+        const ca = "<contents of the CA certificate (tls.caCert)>";
+        const caPath = "<path of the CA certificate (tls.caCert) on the client>";
+        expect(c.ioredis).toMatchObject({ tls: { ca }, sentinelTLS: { ca }, enableTLSForSentinelMode: true });
+        expect(c.goRedis.TLSConfig).toEqual({ RootCAs: ca });
+        const py = { ssl: true, ssl_cert_reqs: "required", ssl_ca_certs: caPath };
+        expect(c.redisPy).toMatchObject({ ...py, sentinel_kwargs: { password: "<sentinelPassword>", ...py } });
+        expect(c.celery.broker_use_ssl).toEqual({ ssl_cert_reqs: "required", ssl_ca_certs: caPath });
+        expect(c.celery.redis_backend_use_ssl).toEqual(c.celery.broker_use_ssl);
+        expect(c.celery.broker_transport_options.sentinel_kwargs).toEqual({ password: "<sentinelPassword>", ...py });
+        expect(c.celery.broker_url).toBe("sentinel://:<redisPassword>@10.0.0.1:26379;sentinel://:<redisPassword>@10.0.0.2:26379;sentinel://:<redisPassword>@10.0.0.3:26380");
+
+        const m = connectionSettings("mymaster", V4, { clientCertificate: true });
+        expect(m.ioredis.tls).toEqual({ ca, cert: "<contents of the client certificate>", key: "<contents of the client key>" });
+        expect(m.goRedis.TLSConfig).toEqual({ RootCAs: ca, Certificates: ["<contents of the client certificate>", "<contents of the client key>"] });
+        expect(m.redisPy).toMatchObject({ ssl_certfile: "<path of the client certificate>", ssl_keyfile: "<path of the client key>" });
+        expect(m.celery.broker_use_ssl).toEqual({
+            ssl_cert_reqs: "required", ssl_ca_certs: caPath, ssl_certfile: "<path of the client certificate>", ssl_keyfile: "<path of the client key>",
+        });
+    });
 });

@@ -69,3 +69,32 @@ export function problems(input: RawConfigInput): readonly string[] {
     }
     return [];
 }
+
+/**
+ * Test-only TLS material for the fixtures' hosts, made once by harness/make-certs.sh
+ * (openssl): the CA, each host's certificate and key by host name, and the bad
+ * ones (`bad/expired.crt`, ...) by file name through `read`.
+ */
+let certs: { ca: string; certs: Record<string, string>; keys: Record<string, string>; read: (file: string) => string } | undefined;
+export function testCerts() {
+    if (!certs) {
+        const dir = path.join(keyDir, "tls");
+        execFileSync(path.join(__dirname, "..", "..", "harness", "make-certs.sh"), [dir, ...HOSTS.map((h) => h.address)], { stdio: "ignore" });
+        const read = (f: string) => fs.readFileSync(path.join(dir, f), "utf8");
+        certs = {
+            ca: read("ca.crt"), read,
+            certs: Object.fromEntries(HOSTS.map((h) => [h.name, read(`${h.address}.crt`)])),
+            keys: Object.fromEntries(HOSTS.map((h) => [h.name, read(`${h.address}.key`)])),
+        };
+    }
+    return certs;
+}
+
+/** A TLS stack (raw + `tls` with `tlsOverrides` merged in, `tlsKeys` as a secret), judged at `now`. */
+export function rawTls(tlsOverrides: Record<string, unknown> = {}, tlsKeys?: Record<string, string>, now = new Date()): RawConfigInput {
+    const c = testCerts();
+    return {
+        ...rawWithSecrets({ tlsKeys: JSON.stringify(tlsKeys ?? c.keys) }, { tls: JSON.stringify({ enabled: true, caCert: c.ca, certs: c.certs, ...tlsOverrides }) }),
+        now,
+    };
+}

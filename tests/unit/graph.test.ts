@@ -9,7 +9,7 @@ import { dataDryRuns, dataUsers, sentinelUsers, userLine } from "../../src/acl";
 import { RawConfigInput, parseClusterConfig } from "../../src/config";
 import { RedisSentinelCluster, RedisSentinelClusterArgs } from "../../src/components/cluster";
 import { derivedPassword } from "../../src/derived-passwords";
-import { HOSTS, HOST_KEYS, PRIVATE_KEY, REDIS_PASSWORD, raw, rawWithSecrets, sshKeygen } from "./fixtures";
+import { HOSTS, HOST_KEYS, PRIVATE_KEY, REDIS_PASSWORD, raw, rawTls, rawWithSecrets, sshKeygen, testCerts } from "./fixtures";
 import { Registered, isSecret, recordGraph, registration, settled } from "./mock-graph";
 
 let registered: Map<string, Registered>;
@@ -437,5 +437,21 @@ describe("resource graph", () => {
         expect(cmd("redis-1-sentinel-service").inputs.delete).toBe("systemctl disable --now 'redis-sentinel' 2>/dev/null || true");
         await deploy({ purgeDataOnDestroy: "true" });
         expect(cmd("redis-1-prepare").inputs.delete).toBe("rm -rf -- '/var/lib/redis'");
+    });
+
+    it("with TLS, puts each host's certificates and key (a secret on stdin, on no command line) before any step that runs redis-cli", async () => {
+        const { keys } = testCerts();
+        await deploy({}, { tlsKeys: Object.fromEntries(Object.entries(keys).map(([h, k]) => [h, pulumi.secret(k)])) }, rawTls());
+        for (const h of HOSTS) {
+            const tls = registration(registered, `${h.name}-tls`);
+            expect(isSecret(tls.inputs.stdin)).toBe(true);
+            expect(JSON.stringify(tls.inputs.create)).not.toContain(keys[h.name].split("\n")[1]);
+            expect(tls.deps).toEqual(expect.arrayContaining([`${h.name}-prepare`, `${h.name}-install`]));
+            for (const after of [`${h.name}-redis-config`, `${h.name}-sentinel-config`, `${h.name}-acl-add`]) {
+                expect(registration(registered, after).deps).toContain(`${h.name}-tls`);
+            }
+        }
+        await deploy();
+        expect([...registered.keys()].filter((n) => n.endsWith("-tls"))).toEqual([]);
     });
 });
