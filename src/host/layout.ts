@@ -7,6 +7,7 @@
  */
 import { ClusterConfig } from "../config";
 import { CLUSTER_USERS, dataUsers } from "../acl";
+import { shq } from "./script";
 import { BASE_SECRETS, CLUSTER_PASSWORD_SECRETS, HASHES_PLACEHOLDER, MONITOR_SECRET, SECRET_PLACEHOLDER, userSecret } from "./secrets";
 
 /** Where the deployer keeps its own files on a host (root-owned). */
@@ -66,9 +67,8 @@ export const TLS_CLI = `${DEPLOY_DIR}/redis-cli-tls`;
 export function tlsCliWrapper(cfg: ClusterConfig): string {
     if (!cfg.tls) throw new Error("tlsCliWrapper: TLS is off");
     const files = tlsFiles(cfg.paths.configDir);
-    const q = (w: string) => `'${w.replace(/'/g, `'"'"'`)}'`;
-    const args = ["--tls", "--cacert", q(files.ca), ...(cfg.tls.authClients === "no" ? [] : ["--cert", q(files.cert), "--key", q(files.key)])];
-    return `#!/bin/sh\n# redis-cli over TLS (redis-sentinel-pulumi, tls.enabled)\nexec ${q(installedBinaries(cfg.paths.installDir).cli)} ${args.join(" ")} "$@"\n`;
+    const args = ["--tls", "--cacert", shq(files.ca), ...(cfg.tls.authClients === "no" ? [] : ["--cert", shq(files.cert), "--key", shq(files.key)])];
+    return `#!/bin/sh\n# redis-cli over TLS (redis-sentinel-pulumi, tls.enabled)\nexec ${shq(installedBinaries(cfg.paths.installDir).cli)} ${args.join(" ")} "$@"\n`;
 }
 
 /**

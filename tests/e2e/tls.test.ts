@@ -3,7 +3,8 @@
  * certificates harness/make-certs.sh makes (a test CA, a certificate per host
  * naming its IP), verified over TLS; ioredis through the Sentinels over TLS; the
  * plaintext ports closed; a failover over TLS; a no-op up; renewed certificates
- * applied while a client writes; a running plaintext cluster refused.
+ * applied while a client writes; client certificates required (authClients yes);
+ * a running plaintext cluster refused.
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -176,6 +177,28 @@ describe("TLS on every link", () => {
         try {
             await w.set("tls:renewed", "yes");
             expect(await w.get("tls:renewed")).toBe("yes");
+        } finally {
+            w.disconnect();
+        }
+        stack.up(["--expect-no-changes"]);
+    });
+
+    it("asks clients for a certificate with authClients yes: one without is refused, ioredis with one writes", async () => {
+        stack.pulumi(["config", "set", "--path", "tls.authClients", "yes"]);
+        stack.up();
+        const noCert = onHost(2, `REDISCLI_AUTH='${PASSWORD}' timeout 5 /opt/redis-${version}/bin/redis-cli --tls --cacert /etc/redis/tls-ca.crt ` +
+            `-h ${th.hosts[1].address} -p 6379 PING`, true);
+        expect(noCert.stdout + noCert.stderr).not.toContain("PONG");
+        const withCert = (port: number, pw: string) => onHost(2, `REDISCLI_AUTH='${pw}' /opt/redis-${version}/bin/redis-cli --tls ` +
+            `--cacert /etc/redis/tls-ca.crt --cert /etc/redis/tls.crt --key /etc/redis/tls.key -h ${th.hosts[1].address} -p ${port} PING`).stdout.trim();
+        expect(withCert(6379, PASSWORD)).toBe("PONG");
+        expect(withCert(26379, SENTINEL_PASSWORD)).toBe("PONG");
+        const address = th.hosts[0].address;
+        const clientCert = { ca, cert: fs.readFileSync(path.join(certDir, `${address}.crt`), "utf8"), key: fs.readFileSync(path.join(certDir, `${address}.key`), "utf8") };
+        const w = await ready(sentinelAwareClient({ ...target(), tls: clientCert }));
+        try {
+            await w.set("tls:mutual", "yes");
+            expect(await w.get("tls:mutual")).toBe("yes");
         } finally {
             w.disconnect();
         }
