@@ -112,9 +112,11 @@ export function describeErrors(errors: Readonly<Record<string, number>>): string
 
 /**
  * Writes numbered keys through a Sentinel-aware client for as long as `during`
- * runs, then checks that every acknowledged write is there.
+ * runs, then checks that every acknowledged write is there: through the same
+ * client, or through a new one for `checkWith` (the cluster as it is after
+ * `during`, when that changed how clients connect: a switch to TLS).
  */
-export async function recordWrites(t: DrillTarget, during: () => Promise<void>): Promise<WriteRecord> {
+export async function recordWrites(t: DrillTarget, during: () => Promise<void>, opts: { readonly checkWith?: DrillTarget } = {}): Promise<WriteRecord> {
     const prefix = `writes:${Date.now()}`;
     const client = await ready(sentinelAwareClient(t));
     const acked: { i: number; at: number }[] = [];
@@ -141,6 +143,7 @@ export async function recordWrites(t: DrillTarget, during: () => Promise<void>):
         stop = true;
         await writer;
     }
+    const checker = opts.checkWith ? await ready(sentinelAwareClient(opts.checkWith)).finally(() => client.disconnect()) : client;
     try {
         let pause = 0, pauseStart = started;
         for (let k = 1; k < acked.length; k++) {
@@ -149,15 +152,15 @@ export async function recordWrites(t: DrillTarget, during: () => Promise<void>):
         let lost = 0;
         for (let k = 0; k < acked.length; k += 500) {
             const keys = acked.slice(k, k + 500).map((a) => `${prefix}:${a.i}`);
-            lost += (await client.mget(...keys)).filter((v) => v === null).length;
-            await client.del(...keys);
+            lost += (await checker.mget(...keys)).filter((v) => v === null).length;
+            await checker.del(...keys);
         }
         return {
             writesAcknowledged: acked.length, writesLost: lost, writePauseSeconds: pause / 1000,
             writePauseStartSeconds: (pauseStart - started) / 1000, errors,
         };
     } finally {
-        client.disconnect();
+        checker.disconnect();
     }
 }
 

@@ -195,6 +195,15 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
             verbs.acl(ctx, retireInputs),
             { onCreate: verbs.acl(ctx, { ...retireInputs, firstRun: "yes" }), stdin: secretsFile, dependsOn: [verify] }));
 
+        // TLS only: the end of a switch from plaintext (put-tls), once the whole
+        // cluster is verified over TLS: each replica makes its replication link
+        // again, over TLS, one host at a time (tls-switched.sh).
+        if (cfg.tls) {
+            const verified = { revision: plan.revision };
+            this.dataNodes.reduce<pulumi.Resource>((previous, n) => hostStep("tls-switched", { host: n.host, connection: n.connection, parent: n },
+                verbs.tlsSwitched(ctx, verified), { dependsOn: [previous] }), verify);
+        }
+
         // The report holds addresses and names only; a provider that marks stdout
         // secret because stdin was one would otherwise hide the outputs.
         this.verified = pulumi.unsecret(verify.stdout).apply(parseVerifyOutput);

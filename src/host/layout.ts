@@ -61,14 +61,40 @@ export const tlsFiles = (configDir: string) => ({
 export const TLS_CLI = `${DEPLOY_DIR}/redis-cli-tls`;
 
 /**
+ * On a host whose running plaintext cluster is being switched to TLS: put-tls
+ * makes it, the cluster's `tls-switched` step removes it once the whole cluster
+ * is verified over TLS. While it is there the TLS wrapper asks each node or
+ * Sentinel it is pointed at whether it still speaks plaintext (tlsCliWrapper).
+ */
+export const TLS_SWITCH_MARKER = `${DEPLOY_DIR}/tls-switching`;
+
+/**
  * The wrapper's text: redis-cli with --tls and the CA, and the host's own
  * certificate and key when the nodes ask clients for one (tls.authClients).
+ * During a switch from plaintext (TLS_SWITCH_MARKER) some nodes and Sentinels
+ * still speak plaintext, and redis-cli over TLS to a plaintext port waits
+ * forever for the handshake; so the wrapper first sends the target a plaintext
+ * PING without credentials (a TLS port resets it at once) and speaks plaintext
+ * to a target that answers. The scripts pass -h and -p as options.
  */
 export function tlsCliWrapper(cfg: ClusterConfig): string {
     if (!cfg.tls) throw new Error("tlsCliWrapper: TLS is off");
     const files = tlsFiles(cfg.paths.configDir);
     const args = ["--tls", "--cacert", shq(files.ca), ...(cfg.tls.authClients === "no" ? [] : ["--cert", shq(files.cert), "--key", shq(files.key)])];
-    return `#!/bin/sh\n# redis-cli over TLS (redis-sentinel-pulumi, tls.enabled)\nexec ${shq(installedBinaries(cfg.paths.installDir).cli)} ${args.join(" ")} "$@"\n`;
+    return [
+        "#!/bin/sh",
+        "# redis-cli over TLS (redis-sentinel-pulumi, tls.enabled)",
+        `cli=${shq(installedBinaries(cfg.paths.installDir).cli)}`,
+        `if [ -e ${shq(TLS_SWITCH_MARKER)} ]; then`,
+        "    h=127.0.0.1 p=6379 prev=",
+        `    for a in "$@"; do case $prev in -h) h=$a ;; -p) p=$a ;; esac; prev=$a; done`,
+        `    case $(env -u REDISCLI_AUTH timeout ${TIMEOUTS.peerProbe} "$cli" -h "$h" -p "$p" PING </dev/null 2>&1) in`,
+        `        PONG* | ERR* | *NOAUTH* | *WRONGPASS* | *NOPERM* | *LOADING* | *BUSY* | *MASTERDOWN*) exec "$cli" "$@" ;;`,
+        "    esac",
+        "fi",
+        `exec "$cli" ${args.join(" ")} "$@"`,
+        "",
+    ].join("\n");
 }
 
 /**
@@ -188,6 +214,8 @@ export interface HostContext {
     readonly redisCli: string;
     /** Whether the cluster speaks TLS: the scripts then get the TLS helpers too (script.ts). Default false. */
     readonly tls?: boolean;
+    /** TLS_SWITCH_MARKER: put-tls makes it on a host switched from plaintext. */
+    readonly tlsSwitchMarker: string;
     readonly secretsFile: string;
     readonly pendingDir: string;
     readonly configDir: string;
@@ -252,6 +280,7 @@ export function hostContext(cfg: ClusterConfig): HostContext {
         ...(cfg.tls ? { tls: true } : {}),
         secretsFile: SECRETS_FILE,
         pendingDir: PENDING_DIR,
+        tlsSwitchMarker: TLS_SWITCH_MARKER,
         configDir: cfg.paths.configDir,
         redisConf: `${cfg.paths.configDir}/redis.conf`,
         sentinelConf: `${cfg.paths.configDir}/sentinel.conf`,

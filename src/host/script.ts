@@ -12,7 +12,7 @@ export type Verb =
     | "prepare" | "put-file" | "put-secrets" | "install-binaries" | "apply-config"
     | "service" | "restart" | "handover" | "leave" | "tidy" | "verify" | "acl" | "auth-links"
     | "isolate" | "heal" | "drill-writer" | "drill-load"
-    | "install-guard" | "start-guard" | "put-tls";
+    | "install-guard" | "start-guard" | "put-tls" | "tls-switched";
 
 type Lib = "secrets" | "redis" | "deadline" | "listening-port" | "sentinel" | "apply-config" | "roll" | "tls";
 // `tls` chooses libraries; it is no shell variable.
@@ -57,7 +57,8 @@ const VERBS: Readonly<Record<Verb, { readonly libs: readonly Lib[]; readonly con
         context: ["secretsFile", "sentinelPort", "masterName", "writeTimeoutSeconds", "writeRetrySeconds"] },
     "drill-load": { libs: ["secrets", "redis", "deadline"], context: ["secretsFile", "sentinelPort", "masterName"] },
     "install-guard": { libs: [], context: ["startGuardScript", "startGuardMarker", "startGuardOverride", "redisUnit"] },
-    "put-tls": { libs: ["secrets", "redis"], context: ["redisCli", "redisConf", "serviceUser", "secretsFile", "pendingDir", "redisPort", "redisUnit", "sentinelUnit"] },
+    "put-tls": { libs: ["secrets", "redis"], context: ["redisCli", "redisConf", "tlsSwitchMarker", "serviceUser", "secretsFile", "pendingDir", "redisPort", "redisUnit", "sentinelUnit"] },
+    "tls-switched": { libs: ROLL_LIBS, context: ["secretsFile", "tlsSwitchMarker"] },
     // Not run by the deployer: the file systemd runs before redis-server (install-guard puts it there).
     "start-guard": { libs: ["secrets", "redis", "deadline"], context: ["secretsFile", "redisConf", "serviceUser", "masterName", "redisPort",
         "configLockTimeout", "startGuardMarker", "startGuardOverride", "startGuardTimeout", "startGuardPollSeconds"] },

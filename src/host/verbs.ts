@@ -213,5 +213,12 @@ export interface PutTlsInputs {
     /** The redis-cli wrapper's text (layout.tlsCliWrapper), written at the context's redisCli. */
     readonly cliWrapper: string;
 }
-/** Writes a TLS host's certificates, its key (stdin, a secret) and the redis-cli wrapper; refuses a plaintext node. */
+/** Writes a TLS host's certificates, its key (stdin, a secret) and the redis-cli wrapper; marks a plaintext host as switching. */
 export const putTls = (ctx: HostContext, i: PutTlsInputs): HostScript => hostScript("put-tls", ctx, { ...i });
+
+export interface TlsSwitchedInputs {
+    /** The verification's revision: the step runs again whenever the verification does. */
+    readonly revision: string;
+}
+/** Once the cluster is verified over TLS: the host's switch from plaintext is over (TLS_SWITCH_MARKER goes). */
+export const tlsSwitched = (ctx: HostContext, i: TlsSwitchedInputs): HostScript => hostScript("tls-switched", ctx, { ...i });

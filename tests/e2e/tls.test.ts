@@ -4,7 +4,7 @@
  * naming its IP), verified over TLS; ioredis through the Sentinels over TLS; the
  * plaintext ports closed; a failover over TLS; a no-op up; renewed certificates
  * applied while a client writes; client certificates required (authClients yes);
- * a running plaintext cluster refused.
+ * a running plaintext cluster switched to TLS while a client writes.
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -12,8 +12,8 @@ import * as os from "os";
 import * as path from "path";
 import * as tls from "tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DrillTarget, describeErrors, ready, recordWrites, runDrill, sentinelAwareClient } from "../../src/drill";
-import { ROOT, Stack, TestHosts, configureCluster, freshHosts, hostEntries, onHost, onHostAsync, run, waitFor } from "./lib";
+import { DrillTarget, describeErrors, masterAddress, ready, recordWrites, runDrill, sentinelAwareClient } from "../../src/drill";
+import { ROOT, RunResult, Stack, TestHosts, configureCluster, freshHosts, hostEntries, onHost, onHostAsync, run, waitFor } from "./lib";
 import { servicePids } from "./probe";
 
 const stack = new Stack("tls");
@@ -205,24 +205,53 @@ describe("TLS on every link", () => {
         stack.up(["--expect-no-changes"]);
     });
 
-    it("refuses to turn TLS on for a running plaintext cluster before anything on it changes", () => {
+    it("switches a running plaintext cluster to TLS while a client writes: no data node restarted, the master kept, no acknowledged write lost", async () => {
         stack.destroy();
         th = freshHosts(3);
         configureCluster(stack, th, hostEntries(th, 3), PASSWORD, version);
         stack.pulumi(["config", "set", "--path", "--type", "bool", "tls.enabled", "false"]);
+        stack.pulumi(["config", "set", "--path", "tls.authClients", "no"]);
         stack.up();
-        const plainPing = () => onHost(1, `REDISCLI_AUTH='${PASSWORD}' /opt/redis-${version}/bin/redis-cli -h 127.0.0.1 -p 6379 PING`).stdout.trim();
-        expect(plainPing()).toBe("PONG");
-        const conf = onHost(1, "sha256sum /etc/redis/redis.conf /etc/redis/sentinel.conf").stdout;
+        const plainTarget: DrillTarget = { ...target(), tls: undefined };
+        const masterBefore = await masterAddress(plainTarget);
+        const masterHost = th.hosts.findIndex((h) => `${h.address}:6379` === masterBefore) + 1;
+        const replicaLinks = (list: string) => [...list.matchAll(/^id=(\d+) addr=(\S+)/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
+        const linksBefore = replicaLinks(onHost(masterHost, `REDISCLI_AUTH='${PASSWORD}' /opt/redis-${version}/bin/redis-cli -h 127.0.0.1 -p 6379 CLIENT LIST TYPE replica`).stdout);
+        expect(linksBefore).toHaveLength(2);
         const before = pids();
 
+        // The writer connected in plaintext before the switch; the check afterwards reads over TLS.
         stack.pulumi(["config", "set", "--path", "--type", "bool", "tls.enabled", "true"]);
-        const refused = stack.pulumi(["up", "--yes", "--skip-preview", "--color", "never"], { allowFail: true });
-        expect(refused.code).not.toBe(0);
-        expect(refused.stdout + refused.stderr).toContain("has no tls-port, so this host runs a plaintext cluster; tls.enabled cannot switch a running cluster to TLS yet");
-        expect(onHost(1, "sha256sum /etc/redis/redis.conf /etc/redis/sentinel.conf").stdout).toBe(conf);
-        expect(onHost(1, "ls /etc/redis/tls.key", true).code).not.toBe(0);
-        expect(pids()).toEqual(before);
-        expect(plainPing()).toBe("PONG");
+        let up: RunResult | undefined;
+        const record = await recordWrites(plainTarget, async () => { up = await stack.upAsync(); }, { checkWith: target() });
+        console.log(`measured: switch to TLS (pulumi up ${up!.seconds.toFixed(1)} s) with a writer connected before it: ${record.writesAcknowledged} writes acknowledged, ` +
+            `${record.writesLost} lost, longest write pause ${record.writePauseSeconds} s; errors: ${describeErrors(record.errors)}`);
+        expect(record.writesLost).toBe(0);
+        // Data nodes switched live (same processes), Sentinels restarted one at a time, the master where it was.
+        const after = pids();
+        for (const i of [1, 2, 3]) {
+            expect(after[`host${i}/redis-server`]).toBe(before[`host${i}/redis-server`]);
+            expect(after[`host${i}/redis-sentinel`]).not.toBe(before[`host${i}/redis-sentinel`]);
+            expect(onHost(i, "test -e /var/lib/redis-sentinel-pulumi/tls-switching", true).code).not.toBe(0);
+            for (const port of [6379, 26379]) {
+                const plain = onHost(i, `REDISCLI_AUTH='${PASSWORD}' timeout 5 /opt/redis-${version}/bin/redis-cli -h ${th.hosts[i - 1].address} -p ${port} PING`, true);
+                expect(plain.stdout + plain.stderr).not.toContain("PONG");
+            }
+            const replication = tlsCli(i, "INFO replication");
+            if (!replication.includes("role:master")) expect(replication).toMatch(/^master_link_status:up/m);
+        }
+        expect(await masterAddress(target())).toBe(masterBefore);
+        // Replication too: both replicas' links were made again after the master listened on TLS only (new connections).
+        const linksAfter = replicaLinks(tlsCli(masterHost, "CLIENT LIST TYPE replica", 6379).replace(/\r/g, ""));
+        expect(linksAfter).toHaveLength(2);
+        for (const link of linksAfter) expect(linksBefore).not.toContain(link);
+        const w = await ready(sentinelAwareClient(target()));
+        try {
+            await w.set("tls:switched", "yes");
+            expect(await w.get("tls:switched")).toBe("yes");
+        } finally {
+            w.disconnect();
+        }
+        stack.up(["--expect-no-changes"]);
     });
 });

@@ -14,7 +14,7 @@ import { parseClusterConfig } from "../../src/config";
 import { renderRedisConf, renderSentinelConf, sentinelId } from "../../src/render";
 import * as verbs from "../../src/host/verbs";
 import { CLUSTER_USERS } from "../../src/acl";
-import { HOSTS, raw, rawWithSecrets } from "./fixtures";
+import { HOSTS, raw, rawTls, rawWithSecrets } from "./fixtures";
 import { TEST_SECRETS, fakeCliPrelude, runScript, testContext, writeSecrets } from "./host-scripts";
 
 let dir: string;
@@ -249,6 +249,84 @@ case "$*" in *PING*) echo PONG ;; *) echo "ERR Invalid argument" ;; esac
         const text = fs.readFileSync(target, "utf8");
         expect(text).toContain("masterauth repl-new-0123456789a\n");
         expect(text).toContain(`user replication reset on ${hash("repl-new-0123456789a")} ${hash(S.REPLICATION_PASSWORD)} resetchannels`);
+    });
+});
+
+describe("apply-config switching a running plaintext cluster to TLS", () => {
+    // A minute on: the test certificates are made as the tests start, valid from that second.
+    const tlsCfg = parseClusterConfig(rawTls({}, undefined, new Date(Date.now() + 60_000)));
+
+    it("switches the data node live in one CONFIG SET: the TLS settings, then the plaintext port closed, then the TLS port on its number", () => {
+        const target = path.join(dir, "redis.conf");
+        apply("redis", target, renderRedisConf(cfg, h2));
+        running();
+        activeOn(6379);
+        const r = apply("redis", target, renderRedisConf(tlsCfg, tlsCfg.hosts[1]), "", 6379, tlsCfg);
+        expect(r.err).toBe("");
+        expect(r.code).toBe(0);
+        expect(calls()).toEqual([`${DATA} -h 127.0.0.1 -p 6379 CONFIG SET tls-auth-clients no tls-ca-cert-file /etc/redis/tls-ca.crt ` +
+            "tls-cert-file /etc/redis/tls.crt tls-key-file /etc/redis/tls.key tls-replication yes port 0 tls-port 6379"]);
+        expect(r.out).toContain("redis: switched to TLS live");
+        // No restart: a replica restarted onto TLS could not reach a master still on plaintext.
+        expect(pending()).toEqual([]);
+        const text = fs.readFileSync(target, "utf8");
+        expect(text).toMatch(/^port 0$/m);
+        expect(text).toMatch(/^tls-port 6379$/m);
+        expect(text).toContain("replicaof 10.0.0.1 6379\n");
+
+        // Switched: the next up with the same render changes nothing.
+        fs.writeFileSync(cliLog, "");
+        expect(apply("redis", target, renderRedisConf(tlsCfg, tlsCfg.hosts[1]), "", 6379, tlsCfg).code).toBe(0);
+        expect(calls()).toEqual([]);
+    });
+
+    it("fails the step, naming the switch, when Redis refuses it (the file keeps the plaintext port)", () => {
+        const target = path.join(dir, "redis.conf");
+        apply("redis", target, renderRedisConf(cfg, h2));
+        running();
+        fs.writeFileSync(path.join(dir, "redis-cli"), `${fakeCliPrelude(cliLog)}
+case "$*" in
+  *PING*) echo PONG ;;
+  *tls-port*) echo "ERR CONFIG SET failed (possibly related to argument 'tls-port') - Unable to listen on this port" ;;
+  *) echo OK ;;
+esac
+`, { mode: 0o755 });
+        const r = apply("redis", target, renderRedisConf(tlsCfg, tlsCfg.hosts[1]), "", 6379, tlsCfg);
+        expect(r.code).toBe(4);
+        expect(r.err).toContain("apply-config: redis on port 6379 refused the switch to TLS (tls-auth-clients no");
+        expect(r.err).toContain("Unable to listen on this port");
+        expect(fs.readFileSync(target, "utf8")).toMatch(/^port 6379$/m);
+        expect(fs.readFileSync(target, "utf8")).not.toMatch(/^tls-port/m);
+    });
+
+    it("refuses to turn TLS off on a running TLS node, for redis.conf and sentinel.conf, before anything changes", () => {
+        for (const [kind, file, render] of [
+            ["redis", "redis.conf", (c: typeof cfg) => renderRedisConf(c, c.hosts[1])],
+            ["sentinel", "sentinel.conf", (c: typeof cfg) => renderSentinelConf(c, c.hosts[1])],
+        ] as const) {
+            const target = path.join(dir, file);
+            apply(kind, target, render(tlsCfg), "", undefined, tlsCfg);
+            running();
+            const before = fs.readFileSync(target, "utf8");
+            const r = apply(kind, target, render(cfg));
+            expect(r.code).toBe(5);
+            expect(r.err).toBe(`apply-config: refused: ${target} has tls-port, so this host runs a TLS cluster; switching a running cluster from TLS back to plaintext is not supported. ` +
+                "Set tls.enabled back to true (pulumi config set --path tls.enabled true)\n");
+            expect(fs.readFileSync(target, "utf8")).toBe(before);
+            expect(calls()).toEqual([]);
+            expect(pending()).toEqual([]);
+        }
+    });
+
+    it("leaves the Sentinel's switch to the rolling restart (Sentinel cannot change its ports or TLS settings live)", () => {
+        const target = path.join(dir, "sentinel.conf");
+        apply("sentinel", target, renderSentinelConf(cfg, h2));
+        running();
+        const r = apply("sentinel", target, renderSentinelConf(tlsCfg, tlsCfg.hosts[1]), "", 26379, tlsCfg);
+        expect(r.code).toBe(0);
+        expect(calls()).toEqual([]);
+        expect(pending()).toEqual(["redis-sentinel"]);
+        expect(r.out).toMatch(/sentinel: needs a restart for: .*port .*tls-port/);
     });
 });
 

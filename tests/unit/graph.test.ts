@@ -451,7 +451,15 @@ describe("resource graph", () => {
                 expect(registration(registered, after).deps).toContain(`${h.name}-tls`);
             }
         }
+        // The end of a switch from plaintext: on every host, once the cluster is verified over TLS, and again whenever the verification runs.
+        const verifyRevision = (String(registration(registered, "redis-verify").inputs.create).match(/# revision (\S+)/) ?? [])[1];
+        // One host after the other (each replica's link is made again in turn).
+        HOSTS.forEach((h, i) => {
+            const done = registration(registered, `${h.name}-tls-switched`);
+            expect(done.deps).toEqual([i === 0 ? "redis-verify" : `${HOSTS[i - 1].name}-tls-switched`]);
+            expect(hostScriptOf(done.inputs.create)).toMatchObject({ verb: "tls-switched", vars: { REVISION: verifyRevision } });
+        });
         await deploy();
-        expect([...registered.keys()].filter((n) => n.endsWith("-tls"))).toEqual([]);
+        expect([...registered.keys()].filter((n) => n.endsWith("-tls") || n.endsWith("-tls-switched"))).toEqual([]);
     });
 });

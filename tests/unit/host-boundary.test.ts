@@ -45,6 +45,7 @@ const all: HostScript[] = [
     verbs.installGuard(ctx, { dropIn: "/etc/systemd/system/redis-server.service.d/start-guard.conf", dropInText: "[Service]\n" }),
     verbs.startGuard(ctx, { self: "10.0.0.1", sentinels: ["10.0.0.1:26379", "10.0.0.2:26379"] }),
     verbs.putTls(ctx, { tlsCa: "CA", tlsCert: "CERT", caFile: "/e/ca", certFile: "/e/c", keyFile: "/e/k", cliWrapper: "#!/bin/sh\n" }),
+    verbs.tlsSwitched(ctx, { revision: "r" }),
 ];
 
 /** Upper-case variables the script reads, less those it assigns (NAME=, read NAME, for NAME, export NAME). */

@@ -19,6 +19,7 @@ export function testContext(dir: string, overrides: Partial<HostContext> = {}, c
         redisCli: path.join(dir, "redis-cli"),
         secretsFile: path.join(dir, "secrets.env"),
         pendingDir: path.join(dir, "pending"),
+        tlsSwitchMarker: path.join(dir, "tls-switching"),
         configDir: dir,
         redisConf: path.join(dir, "redis.conf"),
         sentinelConf: path.join(dir, "sentinel.conf"),

@@ -4,13 +4,14 @@
  * plaintext stack's files and scripts stay exactly as they were. The
  * certificates are made by harness/make-certs.sh (openssl) when the tests start.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { parseClusterConfig } from "../../src/config";
-import { TLS_CLI, hostContext, tlsCliWrapper } from "../../src/host/layout";
-import { hostScript } from "../../src/host/script";
+import { TLS_CLI, TLS_SWITCH_MARKER, hostContext, tlsCliWrapper } from "../../src/host/layout";
+import { hostScript, shq } from "../../src/host/script";
 import * as verbs from "../../src/host/verbs";
 import { planCluster } from "../../src/plan";
 import { renderRedisConf, renderSentinelConf } from "../../src/render";
@@ -132,9 +133,48 @@ describe("a TLS host", () => {
 
     it("runs every host script's redis-cli through the TLS wrapper, which adds a client certificate only when asked for", () => {
         expect(hostContext(cfg).redisCli).toBe(TLS_CLI);
-        expect(tlsCliWrapper(cfg)).toBe("#!/bin/sh\n# redis-cli over TLS (redis-sentinel-pulumi, tls.enabled)\n" +
-            "exec '/opt/redis-8.2.2/bin/redis-cli' --tls --cacert '/etc/redis/tls-ca.crt' \"$@\"\n");
+        expect(tlsCliWrapper(cfg)).toContain(`\nexec "$cli" --tls --cacert '/etc/redis/tls-ca.crt' "$@"\n`);
         expect(tlsCliWrapper(closed)).toContain("--tls --cacert '/etc/redis/tls-ca.crt' --cert '/etc/redis/tls.crt' --key '/etc/redis/tls.key' \"$@\"");
+    });
+
+    describe("the wrapper while a plaintext cluster switches (TLS_SWITCH_MARKER)", () => {
+        /** Runs the wrapper with a fake redis-cli that answers a bare PING with `probeReply` and logs every call. */
+        function wrapped(probeReply: string, switching: boolean) {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tls-wrapper-"));
+            try {
+                const log = path.join(dir, "cli.log");
+                const fake = path.join(dir, "redis-cli");
+                fs.writeFileSync(fake, `#!/bin/sh\necho "AUTH=\${REDISCLI_AUTH:-} $*" >> ${shq(log)}\n` +
+                    `case "$*" in *" PING") echo ${shq(probeReply)} ;; *) echo OK ;; esac\n`, { mode: 0o755 });
+                const marker = path.join(dir, "tls-switching");
+                if (switching) fs.writeFileSync(marker, "");
+                const text = tlsCliWrapper(cfg).replace(shq("/opt/redis-8.2.2/bin/redis-cli"), shq(fake)).replace(shq(TLS_SWITCH_MARKER), shq(marker));
+                fs.writeFileSync(path.join(dir, "wrapper"), text, { mode: 0o755 });
+                const r = spawnSync(path.join(dir, "wrapper"), ["-h", "10.0.0.2", "-p", "26379", "--user", "deployer", "SENTINEL", "masters"],
+                    { env: { ...process.env, REDISCLI_AUTH: "secret-pw" }, encoding: "utf8" });
+                return { out: r.stdout, calls: fs.readFileSync(log, "utf8").trim().split("\n") };
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        }
+        const call = "-h 10.0.0.2 -p 26379 --user deployer SENTINEL masters";
+        const tlsCall = `AUTH=secret-pw --tls --cacert /etc/redis/tls-ca.crt ${call}`;
+
+        it("asks nothing and speaks TLS when no switch is under way", () => {
+            expect(wrapped("PONG", false).calls).toEqual([tlsCall]);
+        });
+        it("speaks plaintext to a target that answers a plaintext PING, asked without its password", () => {
+            for (const reply of ["PONG", "NOAUTH Authentication required.", "ERR unknown command", "LOADING Redis is loading the dataset in memory"]) {
+                const r = wrapped(reply, true);
+                expect(r.calls).toEqual(["AUTH= -h 10.0.0.2 -p 26379 PING", `AUTH=secret-pw ${call}`]);
+                expect(r.out).toBe("OK\n");
+            }
+        });
+        it("speaks TLS to a target that resets a plaintext PING (a TLS port) or does not answer", () => {
+            for (const reply of ["Error: Connection reset by peer", "Error: Server closed the connection", "Could not connect to Redis at 10.0.0.2:26379: Connection refused"]) {
+                expect(wrapped(reply, true).calls).toEqual(["AUTH= -h 10.0.0.2 -p 26379 PING", tlsCall]);
+            }
+        });
     });
 
     it("keeps a plaintext stack's scripts and files exactly as they were: no TLS helper, the real redis-cli", () => {
@@ -155,33 +195,80 @@ describe("a TLS host", () => {
         expect(text.slice(defs[1])).toContain("-v want=");
     });
 
-    it("put-tls refuses a host whose data node runs without TLS, before writing anything", () => {
+    it("put-tls marks a host whose data node runs without TLS as switching, writes its files, and leaves loading them to the config step", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "put-tls-"));
         try {
             fs.writeFileSync(path.join(dir, "redis.conf"), "port 6379\n");
-            // No unit runs (a first install): nothing to reload.
+            writeSecrets(dir);
+            // Both units run.
             fs.mkdirSync(path.join(dir, "bin"));
-            fs.writeFileSync(path.join(dir, "bin", "systemctl"), "#!/bin/sh\nexit 3\n", { mode: 0o755 });
+            fs.writeFileSync(path.join(dir, "bin", "systemctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+            const log = path.join(dir, "cli.log");
             const ctx = testContext(dir, { redisCli: path.join(dir, "redis-cli-tls") }, cfg);
             const inputs = {
                 tlsCa: CA.trim(), tlsCert: certs["redis-1"].trim(), caFile: path.join(dir, "ca.crt"), certFile: path.join(dir, "tls.crt"),
-                keyFile: path.join(dir, "tls.key"), cliWrapper: tlsCliWrapper(cfg),
+                keyFile: path.join(dir, "tls.key"), cliWrapper: `${fakeCliPrelude(log)}echo OK\n`,
             };
-            const refused = runScript(verbs.putTls(ctx, inputs), dir, keys["redis-1"]);
-            expect(refused.code).toBe(1);
-            expect(refused.err).toContain("has no tls-port, so this host runs a plaintext cluster; tls.enabled cannot switch a running cluster to TLS yet");
-            expect(fs.readdirSync(dir).sort()).toEqual(["bin", "redis.conf"]);
-
-            fs.writeFileSync(path.join(dir, "redis.conf"), "port 0\ntls-port 6379\n");
-            const done = runScript(verbs.putTls(ctx, inputs), dir, keys["redis-1"]);
-            expect(done.code).toBe(0);
+            const switching = runScript(verbs.putTls(ctx, inputs), dir, keys["redis-1"]);
+            expect(switching.err).toBe("");
+            expect(switching.code).toBe(0);
+            expect(switching.out).toContain("put-tls: switching this host from plaintext to TLS. New connections to it must use TLS once its data node switches");
+            expect(fs.existsSync(ctx.tlsSwitchMarker)).toBe(true);
             expect(fs.readFileSync(path.join(dir, "tls.key"), "utf8")).toBe(keys["redis-1"]);
             expect((fs.statSync(path.join(dir, "tls.key")).mode & 0o777).toString(8)).toBe("600");
             expect((fs.statSync(path.join(dir, "redis-cli-tls")).mode & 0o777).toString(8)).toBe("755");
             expect(fs.readFileSync(path.join(dir, "tls.crt"), "utf8")).toBe(`${certs["redis-1"].trim()}\n`);
-            expect(runScript(verbs.putTls(ctx, inputs), dir, keys["redis-1"]).out).toContain(`${path.join(dir, "tls.key")}: up to date`);
+            // The plaintext node is not asked to load certificates: apply-config switches it, ports and files at once.
+            expect(fs.existsSync(log)).toBe(false);
+            expect(fs.readdirSync(path.join(dir, "pending"))).toEqual(["redis-sentinel"]);
+
+            // Switched (its redis.conf has tls-port): the same files again are up to date, and no marker is made anew.
+            fs.rmSync(ctx.tlsSwitchMarker);
+            fs.writeFileSync(path.join(dir, "redis.conf"), "port 0\ntls-port 6379\n");
+            const again = runScript(verbs.putTls(ctx, inputs), dir, keys["redis-1"]);
+            expect(again.code).toBe(0);
+            expect(again.out).toContain(`${path.join(dir, "tls.key")}: up to date`);
+            expect(fs.existsSync(ctx.tlsSwitchMarker)).toBe(false);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("tls-switched makes a switched replica's replication link again (over TLS), then ends the switch; on a master it only ends it", () => {
+        for (const role of ["slave", "master"] as const) {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tls-switched-"));
+            try {
+                writeSecrets(dir);
+                fs.mkdirSync(path.join(dir, "bin"));
+                fs.writeFileSync(path.join(dir, "bin", "systemctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+                const log = path.join(dir, "cli.log");
+                fs.writeFileSync(path.join(dir, "redis-cli"), `${fakeCliPrelude(log)}
+case "$*" in
+  *"INFO replication") printf 'role:${role}\\r\\nmaster_host:10.0.0.1\\r\\nmaster_port:6379\\r\\nmaster_link_status:up\\r\\nslave_repl_offset:100\\r\\nmaster_repl_offset:100\\r\\n' ;;
+  *"CLIENT KILL TYPE master") echo 1 ;;
+esac
+`, { mode: 0o755 });
+                const ctx = testContext(dir, {}, cfg);
+                // No switch under way: nothing asked, nothing changed.
+                expect(runScript(verbs.tlsSwitched(ctx, { revision: "r1" }), dir)).toMatchObject({ code: 0, out: "" });
+                expect(fs.existsSync(log)).toBe(false);
+
+                fs.writeFileSync(ctx.tlsSwitchMarker, "");
+                const r = runScript(verbs.tlsSwitched(ctx, { revision: "r1" }), dir);
+                expect(r.err).toBe("");
+                expect(r.code).toBe(0);
+                expect(r.out).toContain("tls-switched: the switch from plaintext is over on this host\n");
+                expect(fs.existsSync(ctx.tlsSwitchMarker)).toBe(false);
+                const kills = fs.readFileSync(log, "utf8").split("\n").filter((l) => l.includes("CLIENT KILL"));
+                if (role === "slave") {
+                    expect(kills).toEqual(["USER=deployer AUTH=d-pass-0123456789abc -h 127.0.0.1 -p 6379 CLIENT KILL TYPE master"]);
+                    expect(r.out).toContain("redis-server: in sync with 10.0.0.1 at offset 100");
+                } else {
+                    expect(kills).toEqual([]);
+                }
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
         }
     });
 

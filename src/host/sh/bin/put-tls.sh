@@ -14,13 +14,19 @@
 # so a running one is marked for the rolling restart step, which restarts the
 # Sentinels one host at a time.
 #
-# A data node already running without TLS is refused before anything is
-# written: its cluster is plaintext, and turning tls.enabled on for it would
-# leave it half switched (TLS and plaintext cannot be mixed on one link).
+# A host whose data node already runs without TLS (redis.conf has no tls-port)
+# is being switched from plaintext: TLS_SWITCH_MARKER is made before the wrapper
+# is written, so the wrapper keeps speaking plaintext to whatever has not
+# switched yet. Its data node switches live in its config step (apply-config:
+# one CONFIG SET that closes the plaintext port and opens the TLS one, open
+# connections stay), its Sentinel in the rolling restart; the marker goes once
+# the cluster is verified over TLS.
 umask 077
+switching=no
 if [ -f "$REDIS_CONF" ] && ! grep -q '^tls-port ' "$REDIS_CONF"; then
-    echo "put-tls: refused: $REDIS_CONF has no tls-port, so this host runs a plaintext cluster; tls.enabled cannot switch a running cluster to TLS yet. Set tls.enabled back to false (pulumi config set --path tls.enabled false)" >&2
-    exit 1
+    switching=yes
+    touch "$TLS_SWITCH_MARKER"
+    echo "put-tls: switching this host from plaintext to TLS. New connections to it must use TLS once its data node switches (its config step) and its Sentinel restarts (the rolling restart); connections already open keep working until they close. Give clients the connection output's TLS settings now."
 fi
 changed=no
 put() { # dest mode owner; the content on stdin
@@ -43,7 +49,8 @@ printf '%s\n' "$TLS_CERT" | put "$CERT_FILE" 0644 "$SERVICE_USER"
 tls_changed=$changed
 printf '%s' "$CLI_WRAPPER" | put "$REDIS_CLI" 0755 root
 [ "$tls_changed" = yes ] || exit 0
-if systemctl is-active --quiet "$REDIS_UNIT"; then
+# Switching: the config step loads the files together with the TLS port.
+if [ "$switching" = no ] && systemctl is-active --quiet "$REDIS_UNIT"; then
     load_secrets "$SECRETS_FILE"
     out=$(rcli data 127.0.0.1 "$REDIS_PORT" CONFIG SET tls-cert-file "$CERT_FILE" tls-key-file "$KEY_FILE" tls-ca-cert-file "$CA_FILE")
     if [ "$out" != OK ]; then

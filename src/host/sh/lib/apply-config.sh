@@ -133,14 +133,35 @@ directives "$work/rendered" > "$work/new"
 comm -13 "$work/old" "$work/new" > "$work/changed"
 awk -F '\t' 'NR == FNR { seen[$1] = 1; next } !($1 in seen) { print $1 }' "$work/new" "$work/old" | sort -u > "$work/removed"
 
+# A node running TLS whose render has none (tls.enabled turned off): refused
+# before anything changes. Undone node by node it would strand the nodes still
+# on TLS (a replica restarted onto plaintext cannot reach a master on TLS).
+if grep -q '^tls-port ' "$target" && ! grep -q '^tls-port	' "$work/new"; then
+    echo "apply-config: refused: $target has tls-port, so this host runs a TLS cluster; switching a running cluster from TLS back to plaintext is not supported. Set tls.enabled back to true (pulumi config set --path tls.enabled true)" >&2
+    exit 5
+fi
+
 # Decide what each change needs before touching anything.
 : > "$work/live"
 : > "$work/restart"
+# A data node that runs without TLS while the render asks for it (put-tls.sh:
+# a running plaintext cluster switched to TLS): its TLS settings and its port
+# change go live together (work/switch), never through a restart. A replica
+# restarted onto TLS could not reach a master still on plaintext, and a master
+# restarted would move; CONFIG SET closes the plaintext port and opens the TLS
+# one on the same number while every open connection (clients, replication,
+# the Sentinels) stays up.
+: > "$work/switch"
+switching=no
+if [ "$kind" = redis ] && grep -q '^tls-port	' "$work/new" && ! grep -q '^tls-port ' "$target"; then switching=yes; fi
 # Credentials (AUTH_DIRECTIVES) belong to the acl and auth-links steps, which
 # change them live; here they are only written to the file.
 is_auth() { printf '%s\n' "$AUTH_DIRECTIVES" | grep -qxF "$1"; }
 while IFS="$(printf '\t')" read -r k v; do
     if is_auth "$k"; then continue; fi
+    if [ "$switching" = yes ]; then
+        case $k in port | tls-*) printf '%s\t%s\n' "$k" "$v" >> "$work/switch"; continue ;; esac
+    fi
     case "$kind: $RESTART_DIRECTIVES " in
         "redis:"*" $k "*) echo "$k" >> "$work/restart"; continue ;;
     esac
@@ -182,11 +203,29 @@ if running; then
                 exit 4 ;;
         esac
     done < "$work/live"
+    if [ -s "$work/switch" ]; then
+        # One CONFIG SET: the TLS files and settings first, then the plaintext
+        # port (closing it frees the number), then tls-port (which takes it).
+        set --
+        while IFS="$(printf '\t')" read -r k v; do
+            case $k in port | tls-port) ;; *) set -- "$@" "$k" "$v" ;; esac
+        done < "$work/switch"
+        for k in port tls-port; do
+            v=$(awk -F '\t' -v k="$k" '$1 == k { print $2 }' "$work/switch")
+            if [ -n "$v" ]; then set -- "$@" "$k" "$v"; fi
+        done
+        out=$(rcli data 127.0.0.1 "$lport" CONFIG SET "$@")
+        if [ "$out" != OK ]; then
+            echo "apply-config: redis on port $lport refused the switch to TLS ($*): $out" >&2
+            exit 4
+        fi
+        echo "redis: switched to TLS live: $*"
+    fi
     if [ -s "$work/restart" ]; then
         restart_needed=yes
         echo "$kind: needs a restart for: $(sort -u "$work/restart" | tr '\n' ' ')(done by the rolling restart step)"
     fi
-elif systemctl is-active --quiet "$unit" && { [ -s "$work/live" ] || [ -s "$work/restart" ]; }; then
+elif systemctl is-active --quiet "$unit" && { [ -s "$work/live" ] || [ -s "$work/restart" ] || [ -s "$work/switch" ]; }; then
     # Up but not answering (loading its data, say): nothing can be applied live,
     # so the rolling restart applies all of it.
     restart_needed=yes
