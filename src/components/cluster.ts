@@ -11,7 +11,7 @@ import * as command from "@pulumi/command";
 import { CLUSTER_USERS, dataUsers, sentinelUsers, userChecks, userLine } from "../acl";
 import { CLUSTER_PASSWORD_KEYS, ClusterConfig } from "../config";
 import { TIMEOUTS } from "../host/layout";
-import { asRoot, commandLine } from "../host/script";
+import { asRoot, commandLine, readingAllStdin } from "../host/script";
 import { derivedPassword } from "../derived-passwords";
 import { CLUSTER_PASSWORD_SECRETS, MONITOR_SECRET, secretsFileText, userSecret } from "../host/secrets";
 import * as verbs from "../host/verbs";
@@ -179,11 +179,12 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         const identities = pulumi.all(cfg.hosts.map((h) => pinnedHostKey(h, ssh) ?? ""));
         const verify = new command.remote.Command(`${name}-verify`, {
             connection: verifier.connection,
-            create: identities.apply((keys) => commandLine(master.sshUser, verbs.verify(ctx, {
+            // It gets the secrets on stdin: it reads all of it (readingAllStdin).
+            create: identities.apply((keys) => commandLine(master.sshUser, readingAllStdin(verbs.verify(ctx, {
                 nodes: cfg.hosts.map((h) => `${h.name}=${h.announceAddress}`),
                 verifyTimeout: args.verifyTimeoutSeconds ?? TIMEOUTS.verify,
                 ...userChecks(cfg),
-            })) + ` # revision ${plan.revision} hosts ${hostsRevision(keys)}`),
+            }))) + ` # revision ${plan.revision} hosts ${hostsRevision(keys)}`),
             stdin: secretsFile,
             addPreviousOutputInEnv: false,
         }, { parent: this, dependsOn: [forgetStale, ...dataServices, ...sentinelServices] });

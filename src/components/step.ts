@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { HostSpec } from "../config";
-import { HostScript, asRoot, commandLine } from "../host/script";
+import { HostScript, asRoot, asRootReadingAllStdin, commandLine, readingAllStdin } from "../host/script";
 
 /** The credentials every step logs in with, and the host keys it accepts. */
 export interface SshAccess {
@@ -79,11 +79,16 @@ export interface StepOptions {
 /** `<host>-<name>`: the script run as root on the host, through sudo for a non-root SSH user. */
 export function hostStep(name: string, s: HostStepArgs, script: HostScript, opts: StepOptions = {}): command.remote.Command {
     const onCreate = opts.onCreate ?? "script";
+    // The provider sends stdin to every command of the step (delete too): each one
+    // reads all of it, or it may fail with a bare EOF (readingAllStdin).
+    const withStdin = opts.stdin !== undefined;
+    const line = (sc: HostScript) => commandLine(s.host.sshUser, withStdin ? readingAllStdin(sc) : sc);
+    const plain = (cmd: string) => withStdin ? asRootReadingAllStdin(s.host.sshUser, cmd) : asRoot(s.host.sshUser, cmd);
     const runs = onCreate === "script"
-        ? { create: commandLine(s.host.sshUser, script) }
+        ? { create: line(script) }
         : {
-            ...(onCreate === "nothing" ? {} : { create: commandLine(s.host.sshUser, onCreate) }),
-            update: commandLine(s.host.sshUser, script),
+            ...(onCreate === "nothing" ? {} : { create: line(onCreate) }),
+            update: line(script),
         };
     return new command.remote.Command(`${s.host.name}-${name}`, {
         connection: s.connection,
@@ -91,7 +96,7 @@ export function hostStep(name: string, s: HostStepArgs, script: HostScript, opts
         // The scripts do not read the previous output; sshd would refuse the env request anyway.
         addPreviousOutputInEnv: false,
         ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
-        ...(opts.delete !== undefined ? { delete: asRoot(s.host.sshUser, opts.delete) } : {}),
-        ...(opts.deleteScript !== undefined ? { delete: commandLine(s.host.sshUser, opts.deleteScript) } : {}),
+        ...(opts.delete !== undefined ? { delete: plain(opts.delete) } : {}),
+        ...(opts.deleteScript !== undefined ? { delete: line(opts.deleteScript) } : {}),
     }, { parent: s.parent, dependsOn: opts.dependsOn });
 }

@@ -140,6 +140,34 @@ export function asRoot(sshUser: string, cmd: string): string {
     return sshUser === "root" ? cmd : `sudo -n sh -c ${shq(cmd)}`;
 }
 
+/**
+ * sh code that runs `text`, then reads whatever is left on stdin, and ends with
+ * the exit status of `text`: what every command of a step that gets data on
+ * stdin runs (see hostStep). The provider (pulumi-command, through x/crypto's
+ * SSH client) sends a step's stdin to each of its commands, create, update and
+ * delete alike, and writes it while the command runs. A command that ends
+ * without reading all of it (an `rm -f` on delete, a script that returns early
+ * or takes its data from a file) lets sshd close the channel, and a write that
+ * comes after that fails the step with a bare `EOF` although the command
+ * succeeded: a race that a busy machine loses now and then. Read to the end,
+ * the channel stays open until the provider has sent everything and closed
+ * stdin. The subshell keeps an `exit` in `text` from skipping the read.
+ */
+function thenReadAllStdin(text: string): string {
+    return `(\n${text.endsWith("\n") ? text : `${text}\n`})\ns=$?\ncat >/dev/null\nexit "$s"\n`;
+}
+
+/** The script, then a read of the rest of its stdin (thenReadAllStdin). */
+export function readingAllStdin(script: HostScript): HostScript {
+    return { verb: script.verb, text: thenReadAllStdin(script.text) };
+}
+
+/** asRoot for a command of a step that gets data on stdin: it reads all of it (thenReadAllStdin). */
+export function asRootReadingAllStdin(sshUser: string, cmd: string): string {
+    const sudo = sshUser === "root" ? "" : "sudo -n ";
+    return `${sudo}sh -c ${shq(thenReadAllStdin(cmd))}`;
+}
+
 /** A host script as a file of its own that systemd can run: its interpreter line first. */
 export function executableFile(script: HostScript): string {
     return `#!/bin/sh\n${script.text}`;

@@ -9,6 +9,7 @@ import { dataDryRuns, dataUsers, sentinelUsers, userLine } from "../../src/acl";
 import { RawConfigInput, parseClusterConfig } from "../../src/config";
 import { RedisSentinelCluster, RedisSentinelClusterArgs } from "../../src/components/cluster";
 import { derivedPassword } from "../../src/derived-passwords";
+import { shq } from "../../src/host/script";
 import { HOSTS, HOST_KEYS, PRIVATE_KEY, REDIS_PASSWORD, raw, rawTls, rawWithSecrets, sshKeygen, testCerts } from "./fixtures";
 import { Registered, isSecret, recordGraph, registration, settled } from "./mock-graph";
 
@@ -191,6 +192,29 @@ describe("resource graph", () => {
             SERVER_SHA256: "a".repeat(64), CLI_SHA256: "b".repeat(64), INSTALL_DIR: "/opt/redis-8.2.2", REDIS_VERSION: "8.2.2",
         });
         expect(cmd("redis-2").type).toBe("redis-sentinel:index:DataNode");
+    });
+
+    it("has every command of a step that gets stdin read all of it (else the provider may fail it with EOF)", async () => {
+        await deploy();
+        let checked = 0;
+        for (const r of registered.values()) {
+            if (!r.type.startsWith("command:remote:Command") || r.inputs.stdin === undefined) continue;
+            for (const field of ["create", "update", "delete"]) {
+                const line: string | undefined = r.inputs[field];
+                if (line === undefined) continue;
+                checked++;
+                // `sh -c '(...)\ns=$?\ncat >/dev/null\nexit "$s"\n'`, then the verb or the verification's revision comment.
+                const m = /^(?:sudo -n )?sh -c '(.*)' '[a-z-]+'(?: # revision \S+ hosts [0-9a-f]{12})?$/s.exec(line) ??
+                    /^(?:sudo -n )?sh -c '(.*)'$/s.exec(line);
+                expect(m, `${r.name} ${field}`).not.toBeNull();
+                const text = m![1].replace(/'"'"'/g, "'");
+                expect(text.startsWith("(\n"), `${r.name} ${field}`).toBe(true);
+                expect(text.endsWith(")\ns=$?\ncat >/dev/null\nexit \"$s\"\n"), `${r.name} ${field}`).toBe(true);
+            }
+        }
+        expect(checked).toBeGreaterThan(3 * 10);
+        // A step without stdin runs its commands as they are.
+        expect(cmd("redis-1-sentinel-service").inputs.delete).toBe("systemctl disable --now 'redis-sentinel' 2>/dev/null || true");
     });
 
     it("keeps passwords and the SSH key secret and out of every command line", async () => {
@@ -422,8 +446,10 @@ describe("resource graph", () => {
         expect(script.startsWith("#!/bin/sh\n# start-guard (redis-sentinel-pulumi)\n")).toBe(true);
         expect(script).toContain("SELF='10.0.0.1'\nSENTINELS='10.0.0.1:26379 10.0.0.2:26379 10.0.0.3:26379'\n");
         expect(script).not.toContain(REDIS_PASSWORD);
-        expect(guard.inputs.delete).toBe("rm -f '/var/lib/redis-sentinel-pulumi/start-guard' '/var/lib/redis-sentinel-pulumi/redis-server.started' " +
-            "'/var/lib/redis-sentinel-pulumi/allow-empty-master' '/etc/systemd/system/redis-server.service.d/start-guard.conf' && systemctl daemon-reload");
+        // The step gets its script on stdin, so its delete reads all of it too (readingAllStdin).
+        expect(guard.inputs.delete).toBe(`sh -c ${shq("(\nrm -f '/var/lib/redis-sentinel-pulumi/start-guard' '/var/lib/redis-sentinel-pulumi/redis-server.started' " +
+            "'/var/lib/redis-sentinel-pulumi/allow-empty-master' '/etc/systemd/system/redis-server.service.d/start-guard.conf' && systemctl daemon-reload\n" +
+            ")\ns=$?\ncat >/dev/null\nexit \"$s\"\n")}`);
         for (const h of HOST_NAMES) {
             expect(cmd(`${h}-sentinel-config`).inputs.stdin).toContain("sentinel master-reboot-down-after-period mymaster 5000\n");
         }

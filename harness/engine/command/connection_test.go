@@ -583,3 +583,29 @@ func mustAtoi(t *testing.T, s string) int {
 	}
 	return n
 }
+
+// TestStdinNotReadFailsWithEOF: like the real provider (x/crypto's
+// session.Run), a command that ends without reading all of its stdin fails
+// the step with a bare EOF when the server closes the channel before the
+// provider has written everything: the write of stdin, not the command,
+// fails. Here stdin is larger than the channel's window, so the write must
+// still be under way when the command (`true`) has ended, and the step fails
+// every time; with a small stdin the same happens now and then, when the
+// provider's writer comes after the server's close (a busy machine). A
+// command that reads its stdin to the end succeeds. The stand-in must never
+// be more forgiving here: the project's steps rely on reading all of their
+// stdin (src/host/script.ts, readingAllStdin).
+func TestStdinNotReadFailsWithEOF(t *testing.T) {
+	s := newTestServer(t)
+	p := newProvider(nil)
+	big := strings.Repeat("x", 4<<20) // more than the 2 MiB window of an SSH channel
+	ins := resource.PropertyMap{"connection": connProp(s, nil), "create": str("true"), "stdin": str(big)}
+	_, err := create(t, p, testURN, ins, false)
+	if err == nil || !strings.HasPrefix(err.Error(), "EOF: running \"true\"") {
+		t.Fatalf("a command that does not read its stdin: got %v, want EOF: running \"true\"", err)
+	}
+	ins["create"] = str("cat >/dev/null; true")
+	if _, err := create(t, p, testURN, ins, false); err != nil {
+		t.Fatalf("a command that reads all of its stdin: %v", err)
+	}
+}
