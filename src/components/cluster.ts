@@ -126,10 +126,13 @@ export class RedisSentinelCluster extends pulumi.ComponentResource {
         // verification. An up that changes neither runs none of them.
         const userLines = (users: ReturnType<typeof dataUsers>) => users.map(userLine).join("\n");
         const aclInputs = { dataUsers: userLines(dataUsers(cfg)), sentinelUsers: userLines(sentinelUsers()) };
+        // With TLS, after the host's redis-config step: in a switch from plaintext that
+        // step swaps the data node's port from plaintext to TLS, and a command of
+        // this step's caught in between would lose its connection.
         const aclAdd = this.dataNodes.map((n) => hostStep("acl-add", { host: n.host, connection: n.connection, parent: n },
             verbs.acl(ctx, { phase: "add", ...aclInputs }),
             { onCreate: verbs.acl(ctx, { phase: "add", ...aclInputs, firstRun: "yes" }), stdin: secretsFile,
-                dependsOn: [n.secrets, n.install, ...(n.tls ? [n.tls] : [])] }));
+                dependsOn: [n.secrets, n.install, ...(n.tls ? [n.tls, n.config] : [])] }));
         const linkInputs = {
             replUser: CLUSTER_USERS.replication, replSecret: CLUSTER_PASSWORD_SECRETS.replicationPassword,
             sentinelUser: CLUSTER_USERS.sentinel, sentinelSecret: CLUSTER_PASSWORD_SECRETS.sentinelAuthPassword,

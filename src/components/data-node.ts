@@ -48,6 +48,8 @@ export class DataNode extends pulumi.ComponentResource {
      * that runs redis-cli here comes after it. Default (plaintext): none.
      */
     readonly tls?: command.remote.Command;
+    /** redis.conf in place (and applied live where it can be: a switch to TLS among it). */
+    readonly config: command.remote.Command;
     /** The host it runs on. */
     readonly host: HostSpec;
     readonly connection: command.types.input.remote.ConnectionArgs;
@@ -117,7 +119,7 @@ export class DataNode extends pulumi.ComponentResource {
         }
         const tlsReady = this.tls ? [this.tls] : [];
 
-        const conf = hostStep("redis-config", s, verbs.applyConfig(ctx, {
+        const conf = this.config = hostStep("redis-config", s, verbs.applyConfig(ctx, {
             kind: "redis", target: ctx.redisConf, port: cfg.redisPort, self: host.announceAddress, peers: plan.peers,
         }), {
             stdin: plan.files.redisConf,
@@ -137,7 +139,7 @@ export class DataNode extends pulumi.ComponentResource {
         const guardStep = guard === undefined ? [] : [hostStep("start-guard", s, verbs.installGuard(ctx, { dropIn: guardDropIn, dropInText: guard.dropIn }), {
             stdin: guard.script,
             delete: `rm -f ${[START_GUARD.script, START_GUARD.marker, START_GUARD.override, guardDropIn].map(shq).join(" ")} && systemctl daemon-reload`,
-            // With TLS the guard runs the TLS wrapper (put-tls writes it, or refuses the host).
+            // With TLS the guard runs the TLS wrapper (put-tls writes it).
             dependsOn: [prepare, ...tlsReady],
         })];
 

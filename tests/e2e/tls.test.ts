@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import * as tls from "tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DrillTarget, describeErrors, masterAddress, ready, recordWrites, runDrill, sentinelAwareClient } from "../../src/drill";
+import { DrillTarget, WriteRecord, describeErrors, masterAddress, ready, recordWrites, runDrill, sentinelAwareClient } from "../../src/drill";
 import { ROOT, RunResult, Stack, TestHosts, configureCluster, freshHosts, hostEntries, onHost, onHostAsync, run, waitFor } from "./lib";
 import { servicePids } from "./probe";
 
@@ -45,6 +45,38 @@ const target = (): DrillTarget => ({
     sentinels: th.hosts.slice(0, 3).map((h) => ({ host: h.address, port: 26379 })),
     masterName: "mymaster", password: PASSWORD, sentinelPassword: SENTINEL_PASSWORD, tls: { ca },
 });
+
+/** Prints a writer's figures as a `measured:` line and requires that it lost no acknowledged write. */
+function reportWrites(what: string, record: WriteRecord): void {
+    console.log(`measured: ${what}: ${record.writesAcknowledged} writes acknowledged, ` +
+        `${record.writesLost} lost, longest write pause ${record.writePauseSeconds} s; errors: ${describeErrors(record.errors)}`);
+    expect(record.writesLost).toBe(0);
+}
+/** Every data node runs the process it ran `before`; every Sentinel was restarted. */
+function expectDataNodesKeptSentinelsRestarted(before: Record<string, string>): void {
+    const after = pids();
+    for (const i of [1, 2, 3]) {
+        expect(after[`host${i}/redis-server`]).toBe(before[`host${i}/redis-server`]);
+        expect(after[`host${i}/redis-sentinel`]).not.toBe(before[`host${i}/redis-sentinel`]);
+    }
+}
+/** A Sentinel-aware ioredis client for `t` writes `key` and reads it back. */
+async function writeAndReadBack(t: DrillTarget, key: string): Promise<void> {
+    const w = await ready(sentinelAwareClient(t));
+    try {
+        await w.set(key, "yes");
+        expect(await w.get(key)).toBe("yes");
+    } finally {
+        w.disconnect();
+    }
+}
+/** A plaintext PING to host i's data node and Sentinel ports gets no answer. */
+function expectNoPlaintext(i: number): void {
+    for (const port of [6379, 26379]) {
+        const plain = onHost(i, `REDISCLI_AUTH='${PASSWORD}' timeout 5 /opt/redis-${version}/bin/redis-cli -h ${th.hosts[i - 1].address} -p ${port} PING`, true);
+        expect(plain.stdout + plain.stderr).not.toContain("PONG");
+    }
+}
 
 describe("TLS on every link", () => {
     beforeAll(() => {
@@ -110,10 +142,7 @@ describe("TLS on every link", () => {
         for (const i of [1, 2, 3]) {
             const ports = onHost(i, "ss -Htln | awk '{ n = split($4, a, \":\"); print a[n] }' | sort -nu").stdout.trim().split("\n");
             expect(ports.filter((p) => p !== "22")).toEqual(["6379", "26379"]);
-            for (const port of [6379, 26379]) {
-                const plain = onHost(i, `REDISCLI_AUTH='${PASSWORD}' timeout 5 /opt/redis-${version}/bin/redis-cli -h ${th.hosts[i - 1].address} -p ${port} PING`, true);
-                expect(plain.stdout + plain.stderr).not.toContain("PONG");
-            }
+            expectNoPlaintext(i);
         }
         expect(tlsCli(2, "PING")).toBe("PONG");
         expect(tlsCli(2, "PING", 26379, SENTINEL_PASSWORD)).toBe("PONG");
@@ -162,24 +191,14 @@ describe("TLS on every link", () => {
         const before = pids();
         let seconds = 0;
         const record = await recordWrites(target(), async () => { seconds = (await stack.upAsync()).seconds; });
-        console.log(`measured: certificate renewal (pulumi up ${seconds.toFixed(1)} s) with a writer: ${record.writesAcknowledged} writes acknowledged, ` +
-            `${record.writesLost} lost, longest write pause ${record.writePauseSeconds} s; errors: ${describeErrors(record.errors)}`);
-        expect(record.writesLost).toBe(0);
-        const after = pids();
+        reportWrites(`certificate renewal (pulumi up ${seconds.toFixed(1)} s) with a writer`, record);
+        expectDataNodesKeptSentinelsRestarted(before);
         for (const i of [1, 2, 3]) {
-            expect(after[`host${i}/redis-server`]).toBe(before[`host${i}/redis-server`]);
-            expect(after[`host${i}/redis-sentinel`]).not.toBe(before[`host${i}/redis-sentinel`]);
             const want = new crypto.X509Certificate(fs.readFileSync(path.join(certDir, `${th.hosts[i - 1].address}.crt`))).fingerprint256;
             expect(await servedFingerprint(th.hosts[i - 1].address, 6379)).toBe(want);
             expect(await servedFingerprint(th.hosts[i - 1].address, 26379)).toBe(want);
         }
-        const w = await ready(sentinelAwareClient(target()));
-        try {
-            await w.set("tls:renewed", "yes");
-            expect(await w.get("tls:renewed")).toBe("yes");
-        } finally {
-            w.disconnect();
-        }
+        await writeAndReadBack(target(), "tls:renewed");
         stack.up(["--expect-no-changes"]);
     });
 
@@ -195,13 +214,7 @@ describe("TLS on every link", () => {
         expect(withCert(26379, SENTINEL_PASSWORD)).toBe("PONG");
         const address = th.hosts[0].address;
         const clientCert = { ca, cert: fs.readFileSync(path.join(certDir, `${address}.crt`), "utf8"), key: fs.readFileSync(path.join(certDir, `${address}.key`), "utf8") };
-        const w = await ready(sentinelAwareClient({ ...target(), tls: clientCert }));
-        try {
-            await w.set("tls:mutual", "yes");
-            expect(await w.get("tls:mutual")).toBe("yes");
-        } finally {
-            w.disconnect();
-        }
+        await writeAndReadBack({ ...target(), tls: clientCert }, "tls:mutual");
         stack.up(["--expect-no-changes"]);
     });
 
@@ -224,19 +237,12 @@ describe("TLS on every link", () => {
         stack.pulumi(["config", "set", "--path", "--type", "bool", "tls.enabled", "true"]);
         let up: RunResult | undefined;
         const record = await recordWrites(plainTarget, async () => { up = await stack.upAsync(); }, { checkWith: target() });
-        console.log(`measured: switch to TLS (pulumi up ${up!.seconds.toFixed(1)} s) with a writer connected before it: ${record.writesAcknowledged} writes acknowledged, ` +
-            `${record.writesLost} lost, longest write pause ${record.writePauseSeconds} s; errors: ${describeErrors(record.errors)}`);
-        expect(record.writesLost).toBe(0);
+        reportWrites(`switch to TLS (pulumi up ${up!.seconds.toFixed(1)} s) with a writer connected before it`, record);
         // Data nodes switched live (same processes), Sentinels restarted one at a time, the master where it was.
-        const after = pids();
+        expectDataNodesKeptSentinelsRestarted(before);
         for (const i of [1, 2, 3]) {
-            expect(after[`host${i}/redis-server`]).toBe(before[`host${i}/redis-server`]);
-            expect(after[`host${i}/redis-sentinel`]).not.toBe(before[`host${i}/redis-sentinel`]);
             expect(onHost(i, "test -e /var/lib/redis-sentinel-pulumi/tls-switching", true).code).not.toBe(0);
-            for (const port of [6379, 26379]) {
-                const plain = onHost(i, `REDISCLI_AUTH='${PASSWORD}' timeout 5 /opt/redis-${version}/bin/redis-cli -h ${th.hosts[i - 1].address} -p ${port} PING`, true);
-                expect(plain.stdout + plain.stderr).not.toContain("PONG");
-            }
+            expectNoPlaintext(i);
             const replication = tlsCli(i, "INFO replication");
             if (!replication.includes("role:master")) expect(replication).toMatch(/^master_link_status:up/m);
         }
@@ -245,13 +251,7 @@ describe("TLS on every link", () => {
         const linksAfter = replicaLinks(tlsCli(masterHost, "CLIENT LIST TYPE replica", 6379).replace(/\r/g, ""));
         expect(linksAfter).toHaveLength(2);
         for (const link of linksAfter) expect(linksBefore).not.toContain(link);
-        const w = await ready(sentinelAwareClient(target()));
-        try {
-            await w.set("tls:switched", "yes");
-            expect(await w.get("tls:switched")).toBe("yes");
-        } finally {
-            w.disconnect();
-        }
+        await writeAndReadBack(target(), "tls:switched");
         stack.up(["--expect-no-changes"]);
     });
 });

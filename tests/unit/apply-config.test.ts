@@ -48,6 +48,16 @@ echo 'LISTEN 0 511 10.0.0.2:${port} 0.0.0.0:* users:(("redis-server",pid=4242,fd
 echo 'LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:(("sshd",pid=1,fd=3))'
 `, { mode: 0o755 });
 }
+/** The fake redis-cli, running, answering `reply` to any command that names `word`. */
+function fakeCliRefusing(word: string, reply: string) {
+    fs.writeFileSync(path.join(dir, "redis-cli"), `${fakeCliPrelude(cliLog)}
+case "$*" in
+  *PING*) echo PONG ;;
+  *${word}*) echo ${JSON.stringify(reply)} ;;
+  *) echo OK ;;
+esac
+`, { mode: 0o755 });
+}
 const calls = () => (fs.existsSync(cliLog) ? fs.readFileSync(cliLog, "utf8").trim().split("\n").filter((l) => !l.includes("PING")) : []);
 const running = () => fs.writeFileSync(path.join(dir, "running"), "");
 const pending = () => (fs.existsSync(path.join(dir, "pending")) ? fs.readdirSync(path.join(dir, "pending")).sort() : []);
@@ -165,13 +175,7 @@ esac
         const target = path.join(dir, "redis.conf");
         apply("redis", target, renderRedisConf(cfg, h2));
         running();
-        fs.writeFileSync(path.join(dir, "redis-cli"), `${fakeCliPrelude(cliLog)}
-case "$*" in
-  *PING*) echo PONG ;;
-  *io-threads*) echo "ERR CONFIG SET failed (possibly related to argument 'io-threads') - can't set immutable config" ;;
-  *) echo OK ;;
-esac
-`, { mode: 0o755 });
+        fakeCliRefusing("io-threads", "ERR CONFIG SET failed (possibly related to argument 'io-threads') - can't set immutable config");
         const changed = cfgWith({ extraDirectives: JSON.stringify({ "io-threads": "2" }) });
         const r = apply("redis", target, renderRedisConf(changed, changed.hosts[1]));
         expect(r.code).toBe(0);
@@ -284,13 +288,7 @@ describe("apply-config switching a running plaintext cluster to TLS", () => {
         const target = path.join(dir, "redis.conf");
         apply("redis", target, renderRedisConf(cfg, h2));
         running();
-        fs.writeFileSync(path.join(dir, "redis-cli"), `${fakeCliPrelude(cliLog)}
-case "$*" in
-  *PING*) echo PONG ;;
-  *tls-port*) echo "ERR CONFIG SET failed (possibly related to argument 'tls-port') - Unable to listen on this port" ;;
-  *) echo OK ;;
-esac
-`, { mode: 0o755 });
+        fakeCliRefusing("tls-port", "ERR CONFIG SET failed (possibly related to argument 'tls-port') - Unable to listen on this port");
         const r = apply("redis", target, renderRedisConf(tlsCfg, tlsCfg.hosts[1]), "", 6379, tlsCfg);
         expect(r.code).toBe(4);
         expect(r.err).toContain("apply-config: redis on port 6379 refused the switch to TLS (tls-auth-clients no");

@@ -476,6 +476,8 @@ describe("resource graph", () => {
             for (const after of [`${h.name}-redis-config`, `${h.name}-sentinel-config`, `${h.name}-acl-add`]) {
                 expect(registration(registered, after).deps).toContain(`${h.name}-tls`);
             }
+            // The users' step never talks to the data node while its config step may swap its port (a switch from plaintext).
+            expect(registration(registered, `${h.name}-acl-add`).deps).toContain(`${h.name}-redis-config`);
         }
         // The end of a switch from plaintext: on every host, once the cluster is verified over TLS, and again whenever the verification runs.
         const verifyRevision = (String(registration(registered, "redis-verify").inputs.create).match(/# revision (\S+)/) ?? [])[1];

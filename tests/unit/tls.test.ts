@@ -195,16 +195,19 @@ describe("a TLS host", () => {
         expect(text.slice(defs[1])).toContain("-v want=");
     });
 
-    it("put-tls marks a host whose data node runs without TLS as switching, writes its files, and leaves loading them to the config step", () => {
+    /** A host for put-tls: this redis.conf, the secrets, both units running; the wrapper goes to redis-cli-tls, a fake cli logs to cli.log. */
+    function putTlsHost(redisConf: string) {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "put-tls-"));
+        fs.writeFileSync(path.join(dir, "redis.conf"), redisConf);
+        writeSecrets(dir);
+        fs.mkdirSync(path.join(dir, "bin"));
+        fs.writeFileSync(path.join(dir, "bin", "systemctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+        return { dir, log: path.join(dir, "cli.log"), ctx: testContext(dir, { redisCli: path.join(dir, "redis-cli-tls") }, cfg) };
+    }
+
+    it("put-tls marks a host whose data node runs without TLS as switching, writes its files, and leaves loading them to the config step", () => {
+        const { dir, log, ctx } = putTlsHost("port 6379\n");
         try {
-            fs.writeFileSync(path.join(dir, "redis.conf"), "port 6379\n");
-            writeSecrets(dir);
-            // Both units run.
-            fs.mkdirSync(path.join(dir, "bin"));
-            fs.writeFileSync(path.join(dir, "bin", "systemctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-            const log = path.join(dir, "cli.log");
-            const ctx = testContext(dir, { redisCli: path.join(dir, "redis-cli-tls") }, cfg);
             const inputs = {
                 tlsCa: CA.trim(), tlsCert: certs["redis-1"].trim(), caFile: path.join(dir, "ca.crt"), certFile: path.join(dir, "tls.crt"),
                 keyFile: path.join(dir, "tls.key"), cliWrapper: `${fakeCliPrelude(log)}echo OK\n`,
@@ -273,15 +276,8 @@ esac
     });
 
     it("put-tls loads a renewed certificate into the running data node live (CONFIG SET) and marks the Sentinel for the rolling restart", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "put-tls-renew-"));
+        const { dir, log, ctx } = putTlsHost("port 0\ntls-port 6379\n");
         try {
-            fs.writeFileSync(path.join(dir, "redis.conf"), "port 0\ntls-port 6379\n");
-            writeSecrets(dir);
-            fs.mkdirSync(path.join(dir, "bin"));
-            // Both units run.
-            fs.writeFileSync(path.join(dir, "bin", "systemctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-            const log = path.join(dir, "cli.log");
-            const ctx = testContext(dir, { redisCli: path.join(dir, "redis-cli-tls") }, cfg);
             const inputs = (cert: string) => ({
                 tlsCa: CA.trim(), tlsCert: cert.trim(), caFile: path.join(dir, "ca.crt"), certFile: path.join(dir, "tls.crt"),
                 keyFile: path.join(dir, "tls.key"), cliWrapper: `${fakeCliPrelude(log)}echo OK\n`,
