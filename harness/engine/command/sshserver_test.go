@@ -37,6 +37,9 @@ type testServer struct {
 	refusedAll bool
 	open       int // SSH connections currently open (handshake done)
 	forwards   int // direct-tcpip channels opened (the server as a proxy)
+	// leaveStdin: exec never reads the channel's data (a command that does not
+	// read its stdin, with nothing between it and the channel).
+	leaveStdin bool
 }
 
 func newTestServer(t *testing.T) *testServer {
@@ -244,7 +247,9 @@ func (s *testServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 			s.mu.Unlock()
 			cmd := exec.Command("/bin/sh", "-c", p.Command)
 			cmd.Env = env
-			cmd.Stdin = ch
+			if !s.leaveStdin {
+				cmd.Stdin = ch
+			}
 			cmd.Stdout = ch
 			cmd.Stderr = ch.Stderr()
 			status := 0
