@@ -176,11 +176,13 @@ async function healedMaster(t: DrillTarget, nodes: readonly string[]): Promise<s
 }
 
 export async function runPartitionDrill(o: PartitionDrillOptions): Promise<PartitionReport> {
+    // With two hosts the side without the master has no majority: nothing fails
+    // over, and the drill would measure nothing but an outage.
+    if (o.hosts.length < 3) throw new Error(`a partition drill needs 3 or more hosts (a majority on the other side); this cluster has ${o.hosts.length}`);
     const t = o.target;
     const masterBefore = await masterAddress(t);
     const isolated = hostOfMaster(o.hosts, masterBefore);
-    const other = o.hosts.find((h) => h !== isolated);
-    if (!other) throw new Error("the partition drill needs at least two hosts");
+    const other = o.hosts.find((h) => h !== isolated)!;
     const peers = [...new Set(o.hosts.filter((h) => h !== isolated).flatMap((h) => [h.address, h.announceAddress]))];
     const nodes = o.hosts.map((h) => `${h.announceAddress}:${o.ctx.redisPort}`);
     const prefix = `drill:partition:${Date.now()}`;

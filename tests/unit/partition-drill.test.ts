@@ -12,7 +12,7 @@ import * as verbs from "../../src/host/verbs";
 import { parseClusterConfig } from "../../src/config";
 import { hostOfMaster } from "../../src/host-drill";
 import { parseLoadOutput } from "../../src/load-drill";
-import { WriterLine, oldMasterWindow, parseWriterLine, writerReport } from "../../src/partition-drill";
+import { WriterLine, oldMasterWindow, parseWriterLine, runPartitionDrill, writerReport } from "../../src/partition-drill";
 import { raw } from "./fixtures";
 import { TEST_SECRETS, fakeCliPrelude, runScript, testContext, writeSecrets } from "./host-scripts";
 
@@ -216,5 +216,17 @@ describe("the drills find the master's host", () => {
     it("by the address the Sentinels name, or fail naming it", () => {
         expect(hostOfMaster(hosts, `${hosts[1].announceAddress}:6379`)).toBe(hosts[1]);
         expect(() => hostOfMaster(hosts, "192.0.2.99:6379")).toThrow("the Sentinels name 192.0.2.99:6379 as master, which is no host of this stack");
+    });
+});
+
+describe("the partition drill's hosts", () => {
+    it("refuses a cluster of fewer than 3 hosts before asking anything of it (the other side would have no majority)", async () => {
+        const hosts = parseClusterConfig(raw()).hosts.slice(0, 2);
+        const start = () => { throw new Error("no host may be reached"); };
+        await expect(runPartitionDrill({
+            // No Sentinel listens here: the refusal comes first.
+            target: { sentinels: [{ host: "127.0.0.1", port: 1 }], masterName: "mymaster", password: "p", sentinelPassword: "p" },
+            hosts, ctx: testContext(dir), seconds: 5, writer: { user: "default", secret: "REDIS_PASSWORD" }, start, log: () => undefined,
+        })).rejects.toThrow(/^a partition drill needs 3 or more hosts \(a majority on the other side\); this cluster has 2$/);
     });
 });
